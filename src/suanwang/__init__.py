@@ -1,0 +1,3 @@
+"""suanwang (算网): plan, schedule, run and bill large-model training across a federation of centers."""
+
+__version__ = "0.1.0"

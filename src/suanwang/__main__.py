@@ -1,0 +1,3 @@
+from suanwang.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""suanwang.api layer (see docs/architecture.md)."""

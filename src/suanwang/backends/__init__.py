@@ -1,0 +1,1 @@
+"""suanwang.backends layer (see docs/architecture.md)."""

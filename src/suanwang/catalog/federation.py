@@ -1,0 +1,95 @@
+"""Federation files: centers (node pools, storage, power, price, backend) and WAN links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from suanwang.catalog.accelerators import load_accelerators
+from suanwang.catalog.fields import Entry, data_path, entry_name, read_yaml, top_list
+from suanwang.core.errors import ConfigError
+from suanwang.core.federation import BACKENDS, CENTER_KINDS, Center, Federation, Link
+from suanwang.core.hardware import NodePool
+
+DEMO_FEDERATION = "federation-demo.yaml"
+
+
+def _pool(item: object, *, file: str, entry: str, index: int, center_mult: float) -> NodePool:
+    e = Entry(item, file=file, entry=f"{entry}: pool #{index + 1}")
+    accs = load_accelerators()
+    name = e.str("accelerator")
+    if name not in accs:
+        raise e.error("accelerator", f"unknown accelerator '{name}'; known: {', '.join(accs)}")
+    acc = accs[name]
+    intra = e.number("intra_node_gb_per_s", acc.intra_node_bytes_per_s / 1e9) * 1e9
+    inter = e.number("inter_node_gbps_per_device", acc.nic_bits_per_s / 1e9) * 1e9
+    return NodePool(
+        accelerator=acc,
+        nodes=e.integer("nodes"),
+        devices_per_node=e.integer("devices_per_node"),
+        intra_node_bytes_per_s=intra,
+        inter_node_bits_per_s_per_device=inter,
+        price_per_device_hour=e.number("price_per_device_hour", minimum=0.0, strict=False),
+        node_overhead_watts=e.number("node_overhead_watts", 0.0, minimum=0.0, strict=False),
+        failure_rate_multiplier=center_mult * e.number("failure_rate_multiplier", 1.0),
+    )
+
+
+def _center(item: object, *, file: str, index: int) -> Center:
+    entry = entry_name(item, index, "center")
+    e = Entry(item, file=file, entry=entry)
+    mult = e.number("failure_rate_multiplier", 1.0)
+    pools = e.items("pools")
+    if not pools:
+        raise e.error("pools", "a center needs at least one node pool")
+    return Center(
+        name=e.str("name"),
+        kind=e.str("kind", choices=CENTER_KINDS),
+        city=e.str("city"),
+        backend=e.str("backend", choices=BACKENDS),
+        pools=tuple(_pool(p, file=file, entry=entry, index=j, center_mult=mult)
+                    for j, p in enumerate(pools)),
+        storage_write_bytes_per_s=e.number("storage_write_gb_per_s") * 1e9,
+        pue=e.number("pue", minimum=1.0, strict=False),
+        failure_rate_multiplier=mult,
+        energy_price_per_kwh=e.number("energy_price_per_kwh", 0.0, minimum=0.0, strict=False),
+        notes=e.str("notes", "") if e.raw("notes", "") else "",
+    )
+
+
+def parse_federation(doc: object, file: str) -> Federation:
+    """Parse a federation document; every mistake names file, entry and field."""
+    if not isinstance(doc, Mapping):
+        raise ConfigError("expected a mapping with 'federation', 'centers' and 'links'", file=file)
+    head = Entry(doc.get("federation", {}), file=file, entry="federation")
+    centers = [_center(c, file=file, index=i) for i, c in enumerate(top_list(doc, "centers", file))]
+    seen: set[str] = set()
+    for c in centers:
+        if c.name in seen:
+            raise ConfigError(f"duplicate center name '{c.name}'; names must be unique",
+                              file=file, entry=f"center '{c.name}'", field="name")
+        seen.add(c.name)
+    links = []
+    for i, item in enumerate(doc.get("links") or []):
+        e = Entry(item, file=file, entry=f"link #{i + 1}")
+        a, b = e.str("a"), e.str("b")
+        for field, name in (("a", a), ("b", b)):
+            if name not in seen:
+                raise e.error(field, f"unknown center '{name}'; known: {', '.join(sorted(seen))}")
+        if a == b:
+            raise e.error("b", "a link must join two different centers")
+        links.append(Link(a=a, b=b, bits_per_s=e.number("gbps") * 1e9,
+                          latency_s=e.number("latency_ms", minimum=0.0, strict=False) / 1e3))
+    return Federation(name=head.str("name", Path(file).stem), currency=head.str("currency", "CNY"),
+                      centers=tuple(centers), links=tuple(links))
+
+
+@lru_cache(maxsize=16)
+def _load(path: str) -> Federation:
+    return parse_federation(read_yaml(path), path)
+
+
+def load_federation(path: str | Path | None = None) -> Federation:
+    """The demo federation (or the one in ``path``), parsed once per path."""
+    return _load(str(path or data_path(DEMO_FEDERATION)))

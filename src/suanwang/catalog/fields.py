@@ -1,0 +1,120 @@
+"""Reading typed fields out of parsed YAML, with errors that name the file, entry and field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from suanwang.core.errors import ConfigError
+
+_MISSING = object()
+
+
+def data_path(name: str) -> Path:
+    """Path of a packaged catalog data file."""
+    return Path(str(resources.files("suanwang.catalog") / "data" / name))
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a YAML file; a missing or malformed file is a ConfigError naming it."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found; check the path", file=str(p)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read file: {exc.strerror}", file=str(p)) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(p),
+                          line=line) from None
+
+
+class Entry:
+    """One mapping in a file (a center, an accelerator) with typed, located field access."""
+
+    def __init__(self, data: Any, *, file: str, entry: str) -> None:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"expected a mapping of fields, got {type(data).__name__}",
+                              file=file, entry=entry)
+        self.data = data
+        self.file = file
+        self.entry = entry
+
+    def error(self, field: str, message: str) -> ConfigError:
+        return ConfigError(message, file=self.file, entry=self.entry, field=field)
+
+    def raw(self, field: str, default: Any = _MISSING) -> Any:
+        if field in self.data and self.data[field] is not None:
+            return self.data[field]
+        if default is _MISSING:
+            raise self.error(field, "missing required field")
+        return default
+
+    def str(self, field: str, default: Any = _MISSING, choices: tuple[str, ...] = ()) -> str:
+        value = self.raw(field, default)
+        if not isinstance(value, str) or not value:
+            raise self.error(field, f"must be a non-empty string (got {value!r})")
+        if choices and value not in choices:
+            raise self.error(field, f"must be one of {', '.join(choices)} (got {value!r})")
+        return value
+
+    def number(self, field: str, default: Any = _MISSING, *, minimum: float = 0.0,
+               strict: bool = True) -> float:
+        """A real number >= minimum (> minimum when ``strict``)."""
+        value = self.raw(field, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(field, f"must be a number (got {value!r})")
+        bad = value <= minimum if strict else value < minimum
+        if bad:
+            op = ">" if strict else ">="
+            raise self.error(field, f"must be {op} {minimum:g} (got {value!r})")
+        return float(value)
+
+    def integer(self, field: str, default: Any = _MISSING, *, minimum: int = 1) -> int:
+        value = self.raw(field, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(field, f"must be an integer (got {value!r})")
+        if value < minimum:
+            raise self.error(field, f"must be >= {minimum} (got {value!r})")
+        return value
+
+    def boolean(self, field: str, default: Any = _MISSING) -> bool:
+        value = self.raw(field, default)
+        if not isinstance(value, bool):
+            raise self.error(field, f"must be true or false (got {value!r})")
+        return value
+
+    def strings(self, field: str, default: Any = _MISSING) -> tuple[str, ...]:
+        value = self.raw(field, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(field, "must be a list of strings")
+        return tuple(value)
+
+    def items(self, field: str, default: Any = _MISSING) -> list[Any]:
+        value = self.raw(field, default)
+        if not isinstance(value, list):
+            raise self.error(field, f"must be a list (got {type(value).__name__})")
+        return value
+
+
+def top_list(doc: Any, key: str, file: str) -> list[Any]:
+    """The list under ``key`` at the top of a document."""
+    if not isinstance(doc, Mapping) or key not in doc:
+        raise ConfigError(f"expected a top-level '{key}:' list", file=file)
+    items = doc[key]
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"'{key}' must be a non-empty list", file=file, field=key)
+    return items
+
+
+def entry_name(item: Any, index: int, kind: str) -> str:
+    name = item.get("name") if isinstance(item, Mapping) else None
+    return f"{kind} '{name}'" if isinstance(name, str) else f"{kind} #{index + 1}"

@@ -1,0 +1,1 @@
+"""suanwang.cli layer (see docs/architecture.md)."""

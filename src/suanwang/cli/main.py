@@ -1,0 +1,38 @@
+"""The ``suanwang`` command.
+
+Each capability registers its commands from its own module (``register(app, bench)``); heavy
+imports (torch, fastapi, numpy-heavy planners) happen inside the command functions so
+``suanwang --help`` stays instant. ``bench`` is the group of benchmarks (``suanwang bench ...``).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from suanwang.cli import catalog_cmd
+
+app = typer.Typer(
+    name="suanwang",
+    help="算网 suanwang: plan, schedule, run and bill large-model training across "
+    "computing centers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+bench = typer.Typer(help="Benchmarks with named targets (medians, side-by-side ratios).",
+                    no_args_is_help=True)
+app.add_typer(bench, name="bench")
+
+for _module in (catalog_cmd,):
+    _module.register(app, bench)
+
+
+def main() -> None:
+    """Entry point: runs the app and turns suanwang errors into one clear line and exit code 2."""
+    from suanwang.cli.errors import run_app
+
+    run_app(app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""suanwang.control layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""suanwang.perf layer (see docs/architecture.md)."""

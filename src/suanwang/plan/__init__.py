@@ -1,0 +1,1 @@
+"""suanwang.plan layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""suanwang.reliability layer (see docs/architecture.md)."""

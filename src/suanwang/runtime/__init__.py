@@ -1,0 +1,1 @@
+"""suanwang.runtime layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""suanwang.sched layer (see docs/architecture.md)."""

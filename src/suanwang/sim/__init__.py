@@ -1,0 +1,1 @@
+"""suanwang.sim layer (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""suanwang.store layer (see docs/architecture.md)."""

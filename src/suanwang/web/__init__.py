@@ -1,0 +1,1 @@
+"""suanwang.web layer (see docs/architecture.md)."""
