@@ -1,0 +1,82 @@
+"""Efficiency profiles: ``catalog/data/efficiency.yaml`` -> ``{name: EfficiencyProfile}``.
+
+Accelerators without an entry of their own inherit the ``default`` profile (see the data file for
+why its numbers are what they are); :func:`get_efficiency` says which one it used in ``name``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+from pathlib import Path
+
+from suanwang.catalog.fields import Entry, data_path, entry_name, read_yaml, top_list
+from suanwang.core.efficiency import EfficiencyProfile
+from suanwang.core.errors import ConfigError
+
+DEFAULT = "default"
+
+
+def parse_profile(item: object, *, file: str, entry: str) -> EfficiencyProfile:
+    """One mapping -> EfficiencyProfile, errors located at file/entry/field."""
+    e = Entry(item, file=file, entry=entry)
+    try:
+        return EfficiencyProfile(
+            name=e.str("name"),
+            gemm_max_fraction=e.number("gemm_max_fraction"),
+            gemm_half_flops=e.number("gemm_half_tflop", strict=False) * 1e12,
+            elementwise_bytes_per_token_hidden=e.number("elementwise_bytes_per_token_hidden",
+                                                        strict=False),
+            hbm_fraction=e.number("hbm_fraction"),
+            attention_factor=e.number("attention_factor"),
+            score_bytes_per_element=e.number("score_bytes_per_element", strict=False),
+            intra_link_fraction=e.number("intra_link_fraction"),
+            inter_link_fraction=e.number("inter_link_fraction"),
+            intra_latency_s=e.number("intra_latency_us", strict=False) * 1e-6,
+            inter_latency_s=e.number("inter_latency_us", strict=False) * 1e-6,
+            tp_comm_overlap=e.boolean("tp_comm_overlap"),
+            dp_comm_overlap=e.boolean("dp_comm_overlap"),
+            tp_overlap_fraction=e.number("tp_overlap_fraction", 1.0),
+            micro_batch_overhead_s=e.number("micro_batch_overhead_ms", 0.0, strict=False) * 1e-3,
+            step_overhead_s=e.number("step_overhead_s", 0.0, strict=False),
+            calibrated_on=e.strings("calibrated_on", []),
+            notes=e.str("notes", "") if e.raw("notes", "") else "",
+        )
+    except ConfigError as exc:
+        if exc.file:
+            raise
+        raise ConfigError(exc.detail, file=file, entry=entry, field=exc.field) from None
+
+
+def parse_profiles(doc: object, file: str) -> dict[str, EfficiencyProfile]:
+    out: dict[str, EfficiencyProfile] = {}
+    for i, item in enumerate(top_list(doc, "profiles", file)):
+        entry = entry_name(item, i, "profile")
+        prof = parse_profile(item, file=file, entry=entry)
+        if prof.name in out:
+            raise ConfigError(f"duplicate profile '{prof.name}'", file=file, entry=entry,
+                              field="name")
+        out[prof.name] = prof
+    if DEFAULT not in out:
+        raise ConfigError(f"needs a '{DEFAULT}' profile for accelerators without measurements",
+                          file=file)
+    return out
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> dict[str, EfficiencyProfile]:
+    return parse_profiles(read_yaml(path), path)
+
+
+def load_efficiency(path: str | Path | None = None) -> dict[str, EfficiencyProfile]:
+    """All efficiency profiles (packaged, or of ``path``), parsed once per path."""
+    return dict(_load(str(path or data_path("efficiency.yaml"))))
+
+
+def get_efficiency(accelerator: str, path: str | Path | None = None) -> EfficiencyProfile:
+    """The profile measured on ``accelerator``, else the documented default (renamed
+    ``default (for <accelerator>)`` so outputs show that it was inherited)."""
+    profiles = load_efficiency(path)
+    if accelerator in profiles:
+        return profiles[accelerator]
+    return replace(profiles[DEFAULT], name=f"{DEFAULT} (for {accelerator})")

@@ -1,0 +1,115 @@
+"""Memory per device: model states, activations, temporary buffers, and a ``fits`` verdict.
+
+Model states (Rajbhandari et al. 2020, ZeRO §3): mixed-precision Adam keeps 2 bytes of weights,
+2 of gradients and 12 of optimizer state (fp32 master copy, momentum, variance) per parameter.
+ZeRO-1 shards the optimizer state, ZeRO-2 also the gradients, ZeRO-3 / FSDP full-shard also the
+weights, over the data-parallel group (x context parallel, whose ranks hold the same weights).
+
+Activations per layer and micro-batch (Korthikanti et al. 2022, §4 and Table 2), in bytes, with
+s sequence (per CP rank), b micro-batch, h hidden, a heads, t tensor-parallel size:
+``sbh(10 + 24/t + 5as/(ht))`` without sequence parallelism, ``sbh(34/t + 5as/(ht))`` with it;
+selective recompute drops the ``5as/(ht)`` attention-score term, full recompute keeps only the
+``2sbh`` layer input (``/t`` with sequence parallelism). We generalise the 24 (q, k, v, projection
+input, 2 FFN tensors of 4h) to GQA (k, v scaled by g/a) and to the FFN width f (SwiGLU stores 3
+f-wide tensors). The first pipeline stage holds ``pp`` micro-batches in flight under 1F1B
+(``pp·(1 + (pp-1)/(pp·vp))`` when interleaved, Korthikanti eq. 5), capped by the micro-batch count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from suanwang.core.model import ModelSpec
+from suanwang.perf.candidates import Candidates
+
+BYTES_WEIGHT = 2.0
+BYTES_GRAD = 2.0
+BYTES_OPTIMIZER = 12.0
+FRAMEWORK_RESERVE_BYTES = 3e9  # CUDA context, NCCL buffers, allocator fragmentation
+USABLE_FRACTION = 0.97
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryArrays:
+    """Per-device bytes of the most loaded pipeline stage, one value per candidate."""
+
+    weights: np.ndarray
+    gradients: np.ndarray
+    optimizer: np.ndarray
+    activations: np.ndarray
+    temporary: np.ndarray
+    total: np.ndarray
+    fits: np.ndarray
+
+    def state_bytes(self) -> np.ndarray:
+        """Weights + gradients + optimizer state: what a checkpoint of this device saves."""
+        return self.weights + self.gradients + self.optimizer
+
+
+def stage_params(model: ModelSpec, c: Candidates) -> np.ndarray:
+    """Parameters held by one device of the heaviest stage (before ZeRO sharding)."""
+    layers = np.ceil(model.layers / c.pp)
+    emb = model.vocab * model.hidden
+    # pp = 1 holds input embedding and (untied) head; pp > 1 puts one V x h matrix on each end.
+    ends = np.where(c.pp == 1, emb * (1 if model.tied_embeddings else 2), emb)
+    return (layers * model.params_per_layer + ends) / c.tp
+
+
+def activation_bytes_per_layer(model: ModelSpec, seq_len: int, c: Candidates, *,
+                               scores_stored: bool = True) -> np.ndarray:
+    """Stored activation bytes of one layer for one micro-batch (Korthikanti 2022 Table 2);
+    ``scores_stored=False`` for fused (Flash) attention, which keeps no s x s tensors."""
+    h, a, g = float(model.hidden), float(model.heads), float(model.kv_heads)
+    s = seq_len / c.cp
+    sbh = s * c.micro_batch * h
+    t = c.tp.astype(float)
+    ffn_tensors = 3.0 if model.ffn_kind == "swiglu" else 2.0
+    sharded = 4.0 + 4.0 * g / a + 2.0 * ffn_tensors * model.ffn_hidden / h
+    unsharded = np.where(c.sequence_parallel, 10.0 / t, 10.0)
+    scores = 5.0 * a * seq_len / (h * t)  # s_local x s scores per head
+    keep_scores = (c.recompute == 0) & scores_stored
+    layer = sbh * (unsharded + sharded / t + np.where(keep_scores, scores, 0.0))
+    full = sbh * np.where(c.sequence_parallel, 2.0 / t, 2.0)
+    return np.where(c.recompute == 2, full, layer)
+
+
+def inflight_microbatches(c: Candidates, num_micro: np.ndarray) -> np.ndarray:
+    """Micro-batches whose activations the first stage holds at the 1F1B peak."""
+    pp = c.pp.astype(float)
+    inflight = np.where(c.vp > 1, pp * (1.0 + (pp - 1.0) / (pp * c.vp)), pp)
+    return np.minimum(inflight, np.maximum(num_micro, 1))
+
+
+def memory(model: ModelSpec, seq_len: int, c: Candidates, num_micro: np.ndarray,
+           hbm_bytes: float, *, scores_stored: bool = True) -> MemoryArrays:
+    """Per-device memory of every candidate and whether it fits in ``hbm_bytes``
+    (``scores_stored``: the attention keeps s x s scores, i.e. not FlashAttention)."""
+    params = stage_params(model, c)
+    shard = (c.dp * c.cp).astype(float)
+    weights = BYTES_WEIGHT * params / np.where(c.zero_stage >= 3, shard, 1.0)
+    grads = BYTES_GRAD * params / np.where(c.zero_stage >= 2, shard, 1.0)
+    opt = BYTES_OPTIMIZER * params / np.where(c.zero_stage >= 1, shard, 1.0)
+    per_layer = activation_bytes_per_layer(model, seq_len, c, scores_stored=scores_stored)
+    stage_layers = np.ceil(model.layers / c.pp)
+    acts = per_layer * stage_layers * inflight_microbatches(c, num_micro)
+    temp = _temporary_bytes(model, seq_len, c, params / stage_layers, scores_stored)
+    total = weights + grads + opt + acts + temp + FRAMEWORK_RESERVE_BYTES
+    return MemoryArrays(weights=weights, gradients=grads, optimizer=opt, activations=acts,
+                        temporary=temp + FRAMEWORK_RESERVE_BYTES, total=total,
+                        fits=total <= hbm_bytes * USABLE_FRACTION)
+
+
+def _temporary_bytes(model: ModelSpec, seq_len: int, c: Candidates,
+                     layer_params: np.ndarray, scores_stored: bool) -> np.ndarray:
+    """Transient buffers: fp32 logits and their gradient on the last stage, one layer's full
+    activations rebuilt during backward under recompute, ZeRO-3 gathered weights (the layer in
+    use plus one prefetched)."""
+    tokens = c.micro_batch * seq_len / c.cp
+    logits = 2.0 * 4.0 * tokens * model.vocab / c.tp
+    rebuilt = np.where(c.recompute > 0, activation_bytes_per_layer(
+        model, seq_len, Candidates(**{**c.__dict__, "recompute": np.zeros_like(c.recompute)}),
+        scores_stored=scores_stored), 0.0)
+    gathered = np.where(c.zero_stage >= 3, 2.0 * BYTES_WEIGHT * layer_params, 0.0)
+    return logits + rebuilt + gathered

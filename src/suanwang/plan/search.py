@@ -1,0 +1,173 @@
+"""Exhaustive, vectorised search for the fastest parallel configuration of one job on one pool.
+
+Every combination of tp, pp, cp (dp = devices / (tp·pp·cp)), vp, micro-batch, recompute,
+sequence parallelism and ZeRO stage is laid out as numpy arrays (``perf.Candidates``), checked
+for legality (each rejection counted under its reason), pruned by the memory model, and only the
+survivors get a step time, all through the same formulas as ``suanwang predict``. Redundant
+combinations are not generated at all: sequence parallelism without tp, interleaving without pp,
+ZeRO without data parallelism.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from suanwang.core.efficiency import EfficiencyProfile
+from suanwang.core.errors import ConfigError, InfeasibleError
+from suanwang.core.hardware import Cluster
+from suanwang.core.model import ModelSpec
+from suanwang.core.parallelism import Parallelism
+from suanwang.perf import flops as fl
+from suanwang.perf.candidates import Candidates
+from suanwang.perf.memory import memory
+from suanwang.perf.step import hardware, step_time
+
+MICRO_BATCHES = (1, 2, 4, 8, 16, 32)
+VIRTUAL_STAGES = (1, 2, 3, 4, 6, 8)
+RECOMPUTE = (0, 1, 2)
+ZERO_STAGES = (0, 1, 2, 3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """One ranked configuration with its predicted figures."""
+
+    parallelism: Parallelism
+    step_time_s: float
+    tokens_per_s: float
+    mfu: float
+    memory_bytes_per_gpu: float
+    state_bytes_per_gpu: float  # weights + gradients + optimizer state (what a checkpoint saves)
+    time_to_train_s: float | None = None
+
+    def to_dict(self) -> dict:
+        d = {**self.parallelism.to_dict(), "step_time_s": self.step_time_s,
+             "tokens_per_s": self.tokens_per_s, "mfu": self.mfu,
+             "memory_bytes_per_gpu": self.memory_bytes_per_gpu,
+             "state_bytes_per_gpu": self.state_bytes_per_gpu}
+        if self.time_to_train_s is not None:
+            d["time_to_train_s"] = self.time_to_train_s
+        return d
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchResult:
+    """Ranked feasible plans (fastest first) and why the other configurations were rejected."""
+
+    plans: tuple[Plan, ...]
+    configs_evaluated: int
+    configs_feasible: int
+    rejected: dict[str, int]
+
+    def to_dict(self) -> dict:
+        return {"configs_evaluated": self.configs_evaluated,
+                "configs_feasible": self.configs_feasible, "rejected": dict(self.rejected),
+                "plans": [p.to_dict() for p in self.plans]}
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _powers_of_two_dividing(n: int, cap: int) -> list[int]:
+    out, d = [], 1
+    while d <= min(n, cap):
+        if n % d == 0:
+            out.append(d)
+        d *= 2
+    return out
+
+
+def enumerate_candidates(model: ModelSpec, num_devices: int, seq_len: int,
+                         max_cp: int = 16) -> Candidates:
+    """Every non-redundant configuration for ``num_devices`` (legality not yet checked)."""
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
+        "tp", "pp", "dp", "cp", "vp", "micro_batch", "zero_stage", "recompute",
+        "sequence_parallel")}
+    for tp in _powers_of_two_dividing(num_devices, 2 * model.heads):
+        for cp in _powers_of_two_dividing(num_devices // tp, max_cp):
+            for pp in _divisors(num_devices // (tp * cp)):
+                dp = num_devices // (tp * cp * pp)
+                grid = np.array(np.meshgrid(
+                    VIRTUAL_STAGES if pp > 1 else (1,), MICRO_BATCHES,
+                    ZERO_STAGES if dp * cp > 1 else (0,), RECOMPUTE,
+                    (False, True) if tp > 1 else (False,), indexing="ij")).reshape(5, -1)
+                n = grid.shape[1]
+                for key, value in (("tp", tp), ("pp", pp), ("dp", dp), ("cp", cp)):
+                    cols[key].append(np.full(n, value))
+                for key, row in zip(("vp", "micro_batch", "zero_stage", "recompute",
+                                     "sequence_parallel"), grid, strict=True):
+                    cols[key].append(row)
+    arrays = {k: np.concatenate(v) for k, v in cols.items()}
+    arrays["sequence_parallel"] = arrays["sequence_parallel"].astype(bool)
+    return Candidates(**{k: v.astype(np.int64) if k != "sequence_parallel" else v
+                         for k, v in arrays.items()})
+
+
+def legality(model: ModelSpec, seq_len: int, global_batch_seqs: int,
+             c: Candidates) -> list[tuple[str, np.ndarray]]:
+    """(reason, violated-mask) pairs, in the order rejections are attributed."""
+    tp = c.tp
+    return [
+        ("tp must divide heads, kv_heads and ffn_hidden",
+         (model.heads % tp != 0) | ((model.kv_heads % tp != 0) & (tp % model.kv_heads != 0))
+         | (model.ffn_hidden % tp != 0)),
+        ("cp must divide seq_len", seq_len % c.cp != 0),
+        ("pp exceeds the number of layers", c.pp > model.layers),
+        ("interleaving needs layers divisible by pp·vp",
+         (c.vp > 1) & (model.layers % (c.pp * c.vp) != 0)),
+        ("global batch not divisible by dp·micro_batch",
+         global_batch_seqs % (c.dp * c.micro_batch) != 0),
+    ]
+
+
+def search(model: ModelSpec, cluster: Cluster, *, global_batch_seqs: int,
+           profile: EfficiencyProfile, seq_len: int | None = None, precision: str = "bf16",
+           top: int = 10, tokens: float | None = None) -> SearchResult:
+    """Rank every legal configuration of ``model`` on ``cluster`` by predicted step time.
+
+    ``tokens`` (optional) adds ``time_to_train_s`` = tokens / tokens-per-second to each plan.
+    Raises InfeasibleError when nothing fits, with the rejection counts in the message.
+    """
+    s = seq_len or model.seq_len
+    if global_batch_seqs < 1:
+        raise ConfigError("must be >= 1", field="global_batch")
+    hw = hardware(cluster, profile, precision)
+    c = enumerate_candidates(model, cluster.num_devices, s)
+    total = len(c)
+    rejected: dict[str, int] = {}
+    ok = np.ones(total, dtype=bool)
+    for reason, bad in legality(model, s, global_batch_seqs, c):
+        hit = ok & bad
+        if hit.any():
+            rejected[reason] = int(hit.sum())
+        ok &= ~bad
+    c = c.take(ok)
+    num_micro = (global_batch_seqs // (c.dp * c.micro_batch)).astype(float)
+    mem = memory(model, s, c, num_micro, cluster.accelerator.hbm_bytes,
+                 scores_stored=profile.score_bytes_per_element > 0)
+    if (~mem.fits).any():
+        rejected["does not fit in device memory"] = int((~mem.fits).sum())
+    c = c.take(mem.fits)
+    if len(c) == 0:
+        raise InfeasibleError(f"no configuration of {model.name} fits on {cluster.num_devices} x "
+                              f"{cluster.accelerator.name}; rejected: {rejected}")
+    st = step_time(model, s, global_batch_seqs, c, hw)
+    order = np.argsort(st.step_time_s, kind="stable")[:top]
+    state = mem.state_bytes()[mem.fits]
+    total_mem = mem.total[mem.fits]
+    tokens_per_step = global_batch_seqs * s
+    flops_per_token = fl.model_flops_per_token(model, s)
+    plans = []
+    for i in order:
+        step = float(st.step_time_s[i])
+        tps = tokens_per_step / step
+        plans.append(Plan(
+            parallelism=c.parallelism(int(i)), step_time_s=step, tokens_per_s=tps,
+            mfu=flops_per_token * tps / cluster.num_devices / hw.matmul_peak_flops_per_s,
+            memory_bytes_per_gpu=float(total_mem[i]), state_bytes_per_gpu=float(state[i]),
+            time_to_train_s=tokens / tps if tokens else None))
+    return SearchResult(plans=tuple(plans), configs_evaluated=total, configs_feasible=len(c),
+                        rejected=rejected)
