@@ -15,7 +15,7 @@ from suanwang.core.hardware import NodePool
 DEMO_FEDERATION = "federation-demo.yaml"
 
 
-def _pool(item: object, *, file: str, entry: str, index: int, center_mult: float) -> NodePool:
+def _pool(item: object, *, file: str, entry: str, index: int) -> NodePool:
     e = Entry(item, file=file, entry=f"{entry}: pool #{index + 1}")
     accs = load_accelerators()
     name = e.str("accelerator")
@@ -32,7 +32,7 @@ def _pool(item: object, *, file: str, entry: str, index: int, center_mult: float
         inter_node_bits_per_s_per_device=inter,
         price_per_device_hour=e.number("price_per_device_hour", minimum=0.0, strict=False),
         node_overhead_watts=e.number("node_overhead_watts", 0.0, minimum=0.0, strict=False),
-        failure_rate_multiplier=center_mult * e.number("failure_rate_multiplier", 1.0),
+        failure_rate_multiplier=e.number("failure_rate_multiplier", 1.0),
     )
 
 
@@ -48,7 +48,7 @@ def _center(item: object, *, file: str, index: int) -> Center:
         kind=e.str("kind", choices=CENTER_KINDS),
         city=e.str("city"),
         backend=e.str("backend", choices=BACKENDS),
-        pools=tuple(_pool(p, file=file, entry=entry, index=j, center_mult=mult)
+        pools=tuple(_pool(p, file=file, entry=entry, index=j)
                     for j, p in enumerate(pools)),
         storage_write_bytes_per_s=e.number("storage_write_gb_per_s") * 1e9,
         pue=e.number("pue", minimum=1.0, strict=False),

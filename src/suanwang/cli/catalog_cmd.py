@@ -70,7 +70,8 @@ def centers(json_: JsonOpt = False, file: FileOpt = None) -> None:
             rows.append([c.name, c.kind, c.city, c.backend, p.accelerator.name, p.nodes,
                          p.devices_per_node, p.devices, p.price_per_device_hour,
                          p.inter_node_bits_per_s_per_device / 1e9,
-                         c.storage_write_bytes_per_s / 1e9, c.pue, p.failure_rate_multiplier])
+                         c.storage_write_bytes_per_s / 1e9, c.pue,
+                         c.failure_rate_multiplier * p.failure_rate_multiplier])
     table(f"Federation {fed.name} ({fed.devices} devices, prices in {fed.currency}/device-hour)",
           ["center", "kind", "city", "backend", "accelerator", "nodes", "dev/node", "devices",
            "price", "NIC Gb/s", "storage GB/s", "PUE", "fail x"], rows)

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import typer
 
-from suanwang.cli import catalog_cmd, perf_cmd, reliability_cmd
+from suanwang.cli import (
+    catalog_cmd,
+    perf_cmd,
+    placement_cmd,
+    reliability_cmd,
+)
 
 app = typer.Typer(
     name="suanwang",
@@ -23,7 +28,7 @@ bench = typer.Typer(help="Benchmarks with named targets (medians, side-by-side r
                     no_args_is_help=True)
 app.add_typer(bench, name="bench")
 
-for _module in (catalog_cmd, perf_cmd, reliability_cmd):
+for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd):
     _module.register(app, bench)
 
 

@@ -89,7 +89,7 @@ class NodePool:
     inter_node_bits_per_s_per_device: float
     price_per_device_hour: float
     node_overhead_watts: float = 0.0  # CPUs, NICs, fans per node beyond the devices' TDP
-    failure_rate_multiplier: float = 1.0
+    failure_rate_multiplier: float = 1.0  # the pool's own; the center's multiplies it
 
     @property
     def devices(self) -> int:

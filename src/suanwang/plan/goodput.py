@@ -51,8 +51,11 @@ def unique_state_bytes_per_device(model: ModelSpec, plan: Plan) -> float:
 def assess_plan(model: ModelSpec, cluster: Cluster, plan: Plan, *, tokens: float,
                 storage_bytes_per_s: float = DEFAULT_STORAGE_BYTES_PER_S,
                 staging_bytes_per_s: float = DEFAULT_STAGING_BYTES_PER_S,
-                async_save: bool = True) -> Goodput:
-    """Checkpoint interval, expected failures, ETTR and failure-aware time to train."""
+                async_save: bool = True, failure_multiplier: float = 1.0) -> Goodput:
+    """Checkpoint interval, expected failures, ETTR and failure-aware time to train.
+
+    ``failure_multiplier`` scales the catalog failure rates (a center's and pool's multipliers).
+    """
     n = cluster.num_devices
     state = unique_state_bytes_per_device(model, plan)
     ckpt = checkpoint_cost(state_bytes_per_device=state, devices=n,
@@ -60,7 +63,8 @@ def assess_plan(model: ModelSpec, cluster: Cluster, plan: Plan, *, tokens: float
                            staging_bytes_per_s=staging_bytes_per_s, async_save=async_save)
     restart = restart_cost(bytes_to_load=ckpt.bytes_written,
                            storage_read_bytes_per_s=storage_bytes_per_s)
-    mtbf = job_mtbf_s(cluster.accelerator.name, n, cluster.devices_per_node)
+    mtbf = job_mtbf_s(cluster.accelerator.name, n, cluster.devices_per_node,
+                      multiplier=failure_multiplier)
     est = assess(compute_time_s=tokens / plan.tokens_per_s, job_mtbf_s=mtbf,
                  stall_s=ckpt.stall_s, persist_s=ckpt.persist_s, restart_s=restart.total_s)
     return Goodput(checkpoint_interval_s=est.interval_s, expected_failures=est.expected_failures,

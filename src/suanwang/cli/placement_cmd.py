@@ -1,0 +1,108 @@
+"""``suanwang where`` (which center, chip and size) and ``suanwang pool`` (one job over parts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from suanwang.cli.output import console, print_json, table
+
+DAY_S = 86400.0
+
+
+def where_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model preset (suanwang catalog "
+                                       "models).")],
+    tokens: Annotated[float, typer.Option(help="Tokens to train on, e.g. 2e12.")],
+    federation: Annotated[Path | None, typer.Option(help="Federation YAML (default: demo).")]
+    = None,
+    objective: Annotated[str, typer.Option(help="Rank by time | cost | energy.")] = "time",
+    global_batch: Annotated[int, typer.Option(help="Global batch in sequences.")] = 1024,
+    seq_len: Annotated[int | None, typer.Option(help="Sequence length (default: model's).")]
+    = None,
+    max_devices: Annotated[int | None, typer.Option(help="Largest job size to consider.")] = None,
+    deadline_days: Annotated[float | None, typer.Option(help="Drop options slower than this.")]
+    = None,
+    budget: Annotated[float | None, typer.Option(help="Drop options costlier than this "
+                                                 "(federation currency).")] = None,
+    center: Annotated[list[str] | None, typer.Option(help="Only these centers (repeatable).")]
+    = None,
+    top: Annotated[int, typer.Option(help="Rows to show.")] = 12,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Where should I train? Every center, chip and size, ranked by failure-aware time, cost or
+    energy, with the Pareto front marked."""
+    from rich.progress import Progress
+
+    from suanwang.catalog import get_model, load_federation
+    from suanwang.plan.placement import select_compute
+
+    fed = load_federation(federation)
+    spec = get_model(model)
+    with Progress(transient=True, console=console, disable=json_) as progress:
+        task = progress.add_task("searching centers", total=None)
+        selection = select_compute(
+            fed, spec, tokens=tokens, global_batch_seqs=global_batch, seq_len=seq_len,
+            objective=objective, max_devices=max_devices,
+            deadline_s=deadline_days * DAY_S if deadline_days else None, budget=budget,
+            centers=tuple(center or ()),
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    if json_:
+        print_json({**selection.to_dict(), "options": [o.to_dict() for o in
+                                                        selection.options[:top]]})
+        return
+    rows = []
+    for o in selection.options[:top]:
+        p = o.plan.parallelism
+        rows.append([o.center, o.accelerator, o.devices, o.time_to_train_s / DAY_S,
+                     o.cost / 1e6, o.energy_kwh / 1e3, o.plan.mfu, o.goodput.ettr,
+                     f"tp{p.tp} pp{p.pp} dp{p.dp} cp{p.cp}", "*" if o.pareto else ""])
+    table(f"{spec.name}, {tokens:.3g} tokens: options by {objective}",
+          ["center", "chip", "devices", "days", f"cost M{selection.currency}", "MWh", "MFU",
+           "ETTR", "layout", "pareto"], rows)
+    console.print(f"{selection.searches} pool sizes searched, "
+                  f"{selection.configs_evaluated:,} configurations; "
+                  f"{len(selection.skipped)} skipped (model does not fit or chip lacks the "
+                  "precision); * = Pareto-optimal in time, cost and energy", style="dim")
+
+
+def pool_cmd(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model preset.")],
+    part: Annotated[list[str], typer.Option(help="CENTER:ACCELERATOR:DEVICES (repeat, >= 2).")],
+    federation: Annotated[Path | None, typer.Option(help="Federation YAML (default: demo).")]
+    = None,
+    global_batch: Annotated[int, typer.Option(help="Global batch in sequences.")] = 1024,
+    seq_len: Annotated[int | None, typer.Option(help="Sequence length.")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Pool mixed chips, or two centers in different cities, into one data-parallel job: batch
+    split by throughput, gradient sync over the link, and whether it beats going alone."""
+    from suanwang.catalog import get_model, load_federation
+    from suanwang.plan.pooled import parse_part, pooled_plan
+
+    fed = load_federation(federation)
+    plan = pooled_plan(fed, get_model(model), tuple(parse_part(p) for p in part),
+                       global_batch_seqs=global_batch, seq_len=seq_len)
+    if json_:
+        print_json(plan.to_dict())
+        return
+    rows = [[pp.part.center, pp.part.accelerator, pp.part.devices, pp.batch_seqs,
+             pp.plan.step_time_s, pp.plan.mfu,
+             f"tp{pp.plan.parallelism.tp} pp{pp.plan.parallelism.pp} dp{pp.plan.parallelism.dp}"]
+            for pp in plan.parts]
+    table(f"Pooled {model}: batch {plan.global_batch_seqs} split by throughput",
+          ["center", "chip", "devices", "batch share", "compute s", "MFU", "layout"], rows)
+    verdict = "worth it" if plan.worth_it else "NOT worth it"
+    console.print(
+        f"gradient sync {plan.sync_s:.2f} s over {plan.link_bits_per_s / 1e9:,.0f} Gb/s; "
+        f"step {plan.step_time_s:.2f} s; {plan.tokens_per_s:,.0f} tokens/s = "
+        f"{plan.speedup_vs_best_single:.2f}x the best single part "
+        f"({plan.best_single.part.label}) → [bold]{verdict}[/]. A global batch of "
+        f"{plan.batch_for_10pct_sync} would hide the sync behind 10% overhead.")
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.command("where")(where_cmd)
+    app.command("pool")(pool_cmd)
