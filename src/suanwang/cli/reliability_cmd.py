@@ -83,7 +83,7 @@ def _job_mtbf(accelerator, gpus, gpus_per_node, failure_multiplier, mtbf_s):
 
 def _run(accelerator, gpus, gpus_per_node, failure_multiplier, mtbf_s, ckpt_stall_s, restart_s,
          persist_s, interval_s, method, compute_s, target_ettr, json_) -> None:
-    from suanwang.cli.output import console, print_json, table
+    from suanwang.cli.output import print_json
     from suanwang.core.units import DAY_S, human_seconds
     from suanwang.reliability import goodput, interval
 
@@ -125,9 +125,22 @@ def _run(accelerator, gpus, gpus_per_node, failure_multiplier, mtbf_s, ckpt_stal
         }
     if provenance:
         out["failure_rate"] = provenance
+    if est.persist_s + est.stall_s >= m:
+        out["warning"] = (f"a checkpoint takes {human_seconds(est.stall_s + est.persist_s)} to "
+                          f"become durable but the job fails every {human_seconds(m)} on "
+                          "average: few checkpoints survive; use faster storage, smaller "
+                          "checkpoints or fewer devices")
     if json_:
         print_json(out)
         return
+    _print_table(out, est, method, persist_s, compute_s, target_ettr, provenance)
+
+
+def _print_table(out, est, method, persist_s, compute_s, target_ettr, provenance) -> None:
+    from suanwang.cli.output import console, table
+    from suanwang.core.units import human_seconds
+
+    m = out["job_mtbf_s"]
     rows = [
         ["job MTBF", human_seconds(m), f"{out['failures_per_day']:.2f} failures/day"],
         ["Young interval", human_seconds(est.young_interval_s), "√(2δM), Young 1974"],
@@ -158,6 +171,8 @@ def _run(accelerator, gpus, gpus_per_node, failure_multiplier, mtbf_s, ckpt_stal
         console.print(f"Failure rate: class {provenance['accelerator_class']}"
                       f"{' (assumed)' if provenance['assumed'] else ''}; "
                       f"{provenance['sources'][0]}", style="dim")
+    if "warning" in out:
+        console.print(f"[bold yellow]warning:[/] {out['warning']}")
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:

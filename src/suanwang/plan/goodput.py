@@ -21,6 +21,10 @@ from suanwang.reliability.rates import job_mtbf_s
 
 DEFAULT_STORAGE_BYTES_PER_S = 100e9  # aggregate parallel-file-system write (and read) bandwidth
 DEFAULT_STAGING_BYTES_PER_S = 25e9   # device -> host copy per device (PCIe Gen4 x16 class)
+# Per-save overhead on the critical path (planning, barriers): PyTorch DCP async_save with plan
+# caching blocked training 0.78 s per checkpoint of Llama-3 70B on 1,856 H200
+# (../shared/notes/anchors.md, fault tolerance section).
+DEFAULT_FIXED_STALL_S = 0.78
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,7 +64,8 @@ def assess_plan(model: ModelSpec, cluster: Cluster, plan: Plan, *, tokens: float
     state = unique_state_bytes_per_device(model, plan)
     ckpt = checkpoint_cost(state_bytes_per_device=state, devices=n,
                            storage_write_bytes_per_s=storage_bytes_per_s,
-                           staging_bytes_per_s=staging_bytes_per_s, async_save=async_save)
+                           staging_bytes_per_s=staging_bytes_per_s, async_save=async_save,
+                           fixed_stall_s=DEFAULT_FIXED_STALL_S)
     restart = restart_cost(bytes_to_load=ckpt.bytes_written,
                            storage_read_bytes_per_s=storage_bytes_per_s)
     mtbf = job_mtbf_s(cluster.accelerator.name, n, cluster.devices_per_node,

@@ -26,7 +26,7 @@ from suanwang.core.federation import Center, Federation
 from suanwang.core.hardware import Cluster, NodePool
 from suanwang.core.model import ModelSpec
 from suanwang.plan.goodput import Goodput, assess_plan
-from suanwang.plan.search import Plan, search
+from suanwang.plan.search import Plan, SearchResult, search
 from suanwang.reliability.rates import multiplier_for
 
 OBJECTIVES = ("time", "cost", "energy")
@@ -106,6 +106,15 @@ def pool_cluster(pool: NodePool, devices: int) -> Cluster:
                    inter_node_bits_per_s_per_device=pool.inter_node_bits_per_s_per_device)
 
 
+def best_on_pool(model: ModelSpec, pool: NodePool, devices: int, *, global_batch_seqs: int,
+                 seq_len: int, precision: str) -> SearchResult:
+    """The planner's search for ``devices`` devices of ``pool`` with the chip's efficiency
+    profile. Raises InfeasibleError (nothing fits) or ConfigError (e.g. no such precision)."""
+    return search(model, pool_cluster(pool, devices), global_batch_seqs=global_batch_seqs,
+                  seq_len=seq_len, precision=precision,
+                  profile=get_efficiency(pool.accelerator.name), top=1)
+
+
 def evaluate(model: ModelSpec, center: Center, pool: NodePool, devices: int, *, tokens: float,
              global_batch_seqs: int, seq_len: int, precision: str) -> tuple[Option, int]:
     """The best plan for ``devices`` devices of ``pool`` and its objectives (+ configs searched).
@@ -113,8 +122,8 @@ def evaluate(model: ModelSpec, center: Center, pool: NodePool, devices: int, *, 
     Raises InfeasibleError (nothing fits) or ConfigError (e.g. the chip lacks ``precision``).
     """
     cluster = pool_cluster(pool, devices)
-    result = search(model, cluster, global_batch_seqs=global_batch_seqs, seq_len=seq_len,
-                    precision=precision, profile=get_efficiency(pool.accelerator.name), top=1)
+    result = best_on_pool(model, pool, devices, global_batch_seqs=global_batch_seqs,
+                          seq_len=seq_len, precision=precision)
     plan = result.plans[0]
     good = assess_plan(model, cluster, plan, tokens=tokens,
                        storage_bytes_per_s=center.storage_write_bytes_per_s,
@@ -156,8 +165,12 @@ def select_compute(federation: Federation, model: ModelSpec, *, tokens: float,
         raise ConfigError(f"must be one of {', '.join(OBJECTIVES)} (got {objective!r})",
                           field="objective")
     if tokens <= 0:
-        raise ConfigError(f"must be > 0 (got {tokens})", field="tokens")
-    s = seq_len or model.seq_len
+        raise ConfigError(f"must be > 0 (got {tokens})", field="--tokens")
+    for flag, value in (("--global-batch", global_batch_seqs), ("--seq-len", seq_len),
+                        ("--max-devices", max_devices), ("--min-devices", min_devices)):
+        if value is not None and value < 1:
+            raise ConfigError(f"must be >= 1 (got {value})", field=flag)
+    s = seq_len if seq_len is not None else model.seq_len
     chosen = [federation.center(name) for name in centers] if centers else federation.centers
     work = [(c, p, n) for c in chosen for p in c.pools
             for n in device_ladder(p, max_devices, min_devices)]

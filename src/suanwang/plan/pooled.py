@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from suanwang.catalog.efficiency import get_efficiency
 from suanwang.core.errors import ConfigError, InfeasibleError
 from suanwang.core.federation import Federation
 from suanwang.core.model import ModelSpec
-from suanwang.plan.placement import pool_cluster
-from suanwang.plan.search import Plan, search
+from suanwang.plan.placement import best_on_pool
+from suanwang.plan.search import Plan
 
 GRAD_BYTES_PER_PARAM = 2.0  # bf16 gradients exchanged between parts
 
@@ -102,12 +101,21 @@ def parse_part(text: str) -> Part:
 def _best(model: ModelSpec, fed: Federation, part: Part, batch: int, seq_len: int,
           precision: str) -> Plan:
     pool = fed.center(part.center).pool(part.accelerator)
-    if part.devices > pool.devices:
-        raise ConfigError(f"{part.label}: the pool has only {pool.devices} devices",
-                          field="--part")
-    cluster = pool_cluster(pool, part.devices)
-    return search(model, cluster, global_batch_seqs=batch, seq_len=seq_len, precision=precision,
-                  profile=get_efficiency(part.accelerator), top=1).plans[0]
+    return best_on_pool(model, pool, part.devices, global_batch_seqs=batch, seq_len=seq_len,
+                        precision=precision).plans[0]
+
+
+def _check_capacity(fed: Federation, parts: tuple[Part, ...]) -> None:
+    """Parts drawn from one pool must not book more devices than it has."""
+    booked: dict[tuple[str, str], int] = {}
+    for part in parts:
+        key = (part.center, part.accelerator)
+        booked[key] = booked.get(key, 0) + part.devices
+    for (center, acc), n in booked.items():
+        pool = fed.center(center).pool(acc)
+        if n > pool.devices:
+            raise ConfigError(f"{center}/{acc}: the parts book {n} devices but the pool has "
+                              f"only {pool.devices}; shrink the parts", field="--part")
 
 
 def _link(fed: Federation, parts: tuple[Part, ...]) -> tuple[float, float]:
@@ -156,7 +164,12 @@ def pooled_plan(fed: Federation, model: ModelSpec, parts: tuple[Part, ...], *,
     """Plan one data-parallel job over ``parts`` (>= 2), batch split by throughput."""
     if len(parts) < 2:
         raise ConfigError("a pooled plan needs at least two parts", field="--part")
-    s = seq_len or model.seq_len
+    if global_batch_seqs < 1:
+        raise ConfigError(f"must be >= 1 (got {global_batch_seqs})", field="--global-batch")
+    if seq_len is not None and seq_len < 1:
+        raise ConfigError(f"must be >= 1 (got {seq_len})", field="--seq-len")
+    s = seq_len if seq_len is not None else model.seq_len
+    _check_capacity(fed, parts)
     bits, latency = _link(fed, parts)
     # Throughput of each part alone at an even share, then the proportional split.
     even = _split(global_batch_seqs, [p.devices for p in parts], batch_unit)

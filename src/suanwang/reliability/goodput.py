@@ -83,21 +83,36 @@ def assess(*, compute_time_s: float, job_mtbf_s: float, stall_s: float, persist_
         target = inputs.positive(interval_s, "interval_s")
     n = max(1, math.floor(w / target))
     tau = w / n
-    if n > 1 and tau < tp:
-        raise ConfigError(f"interval {tau:g} s is shorter than the persist time {tp:g} s; an "
-                          "async save must finish before the next one starts", field="interval_s")
+    if n > 1:
+        _check_persist(tau, tp)
     c = renewal.segment_costs(interval_s=tau, mtbf_s=m, stall_s=d, persist_s=tp, restart_s=r)
-    total = c.first_s + (n - 1) * c.steady_s
-    interruptions = c.first_interruptions + (n - 1) * c.steady_interruptions
-    ckpt = n * d + tp
-    rst = interruptions * c.restart_each_s
-    lost = total - w - ckpt - rst
+    return _estimate(compute_s=w, inputs_=(m, d, tp, r), tau=tau, segments=n,
+                     total=c.first_s + (n - 1) * c.steady_s,
+                     interruptions=c.first_interruptions + (n - 1) * c.steady_interruptions,
+                     ckpt=n * d + tp, restart_each_s=c.restart_each_s)
+
+
+def _check_persist(tau: float, persist_s: float) -> None:
+    if tau < persist_s:
+        raise ConfigError(f"interval {tau:g} s is shorter than the persist time {persist_s:g} s;"
+                          " an async save must finish before the next one starts: use an "
+                          "interval >= the persist time", field="interval_s")
+
+
+def _estimate(*, compute_s: float, inputs_: tuple[float, float, float, float], tau: float,
+              segments: int, total: float, interruptions: float, ckpt: float,
+              restart_each_s: float) -> GoodputEstimate:
+    """Assemble a GoodputEstimate; lost work is what remains of the wall time after compute,
+    checkpoint stalls and restarts."""
+    m, d, tp, r = inputs_
+    rst = interruptions * restart_each_s
+    lost = total - compute_s - ckpt - rst
     return GoodputEstimate(
-        compute_time_s=w, job_mtbf_s=m, stall_s=d, persist_s=tp, restart_s=r,
-        interval_s=tau, segments=n,
+        compute_time_s=compute_s, job_mtbf_s=m, stall_s=d, persist_s=tp, restart_s=r,
+        interval_s=tau, segments=segments,
         young_interval_s=interval.young_interval_s(stall_s=d, job_mtbf_s=m),
         daly_interval_s=interval.daly_interval_s(stall_s=d, job_mtbf_s=m),
-        time_to_train_s=total, ettr=w / total, expected_failures=total / m,
+        time_to_train_s=total, ettr=compute_s / total, expected_failures=total / m,
         expected_interruptions=interruptions,
         expected_lost_work_s=lost / interruptions if interruptions > 0 else 0.0,
         checkpoint_s_total=ckpt, restart_s_total=rst, lost_work_s_total=lost,
@@ -118,21 +133,11 @@ def steady_state(*, job_mtbf_s: float, stall_s: float, persist_s: float = 0.0,
                                              restart_s=r, method=method)
     else:
         tau = inputs.positive(interval_s, "interval_s")
+        _check_persist(tau, tp)
     c = renewal.segment_costs(interval_s=tau, mtbf_s=m, stall_s=d, persist_s=tp, restart_s=r)
-    total = c.steady_s
-    interruptions = c.steady_interruptions
-    rst = interruptions * c.restart_each_s
-    lost = total - tau - d - rst
-    return GoodputEstimate(
-        compute_time_s=tau, job_mtbf_s=m, stall_s=d, persist_s=tp, restart_s=r,
-        interval_s=tau, segments=1,
-        young_interval_s=interval.young_interval_s(stall_s=d, job_mtbf_s=m),
-        daly_interval_s=interval.daly_interval_s(stall_s=d, job_mtbf_s=m),
-        time_to_train_s=total, ettr=tau / total, expected_failures=total / m,
-        expected_interruptions=interruptions,
-        expected_lost_work_s=lost / interruptions if interruptions > 0 else 0.0,
-        checkpoint_s_total=d, restart_s_total=rst, lost_work_s_total=lost,
-    )
+    return _estimate(compute_s=tau, inputs_=(m, d, tp, r), tau=tau, segments=1,
+                     total=c.steady_s, interruptions=c.steady_interruptions, ckpt=d,
+                     restart_each_s=c.restart_each_s)
 
 
 def _bisect_max(f, lo: float, hi: float, target: float) -> float | None:

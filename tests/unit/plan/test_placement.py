@@ -85,6 +85,11 @@ def test_deadline_and_budget_filter(selection):
                        centers=("beijing-ai",), deadline_s=60.0)
     with pytest.raises(ConfigError, match="field 'objective'"):
         select_compute(FED, MODEL, tokens=1e11, global_batch_seqs=512, objective="vibes")
+    for kwargs, flag in (({"global_batch_seqs": 0}, "--global-batch"),
+                         ({"global_batch_seqs": 8, "seq_len": -5}, "--seq-len"),
+                         ({"global_batch_seqs": 8, "max_devices": 0}, "--max-devices")):
+        with pytest.raises(ConfigError, match=f"field '{flag}': must be >= 1"):
+            select_compute(FED, MODEL, tokens=1e11, **kwargs)
 
 
 def test_pooled_split_and_sync():
@@ -121,7 +126,11 @@ def test_pooled_bad_input():
         pooled_plan(FED, MODEL, (Part(center="local", accelerator="CPU-local", devices=2),
                                  Part(center="wuxi-sc", accelerator="CPU-2xEPYC9654",
                                       devices=8)), global_batch_seqs=64)
-    with pytest.raises(ConfigError, match="only 1024 devices"):
+    with pytest.raises(ConfigError, match="book 2048 devices but the pool has only 1024"):
+        pooled_plan(FED, MODEL, (Part(center="beijing-ai", accelerator="H100-SXM", devices=1024),
+                                 Part(center="beijing-ai", accelerator="H100-SXM",
+                                      devices=1024)), global_batch_seqs=64)
+    with pytest.raises(ConfigError, match="only 1024"):
         pooled_plan(FED, MODEL, (Part(center="beijing-ai", accelerator="H100-SXM", devices=4096),
                                  Part(center="beijing-ai", accelerator="A100-SXM-80GB",
                                       devices=8)), global_batch_seqs=64)
