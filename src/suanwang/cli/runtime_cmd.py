@@ -1,0 +1,207 @@
+"""``suanwang train JOB.yaml`` and ``suanwang bench checkpoint|recovery|ettr|overhead|torture``.
+
+The runtime ships to compute nodes and is launched by module path: ``train`` parses the job once
+(so a bad file fails here with a ``ConfigError``), writes the resolved job as JSON into the run
+directory and starts ``python -m suanwang.runtime run`` as a subprocess, drawing a Rich progress
+bar from the run's JSONL event timeline. Benchmarks import the runtime lazily, inside the command.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from suanwang.cli.output import print_json, table
+
+TARGETS = {  # issue #5, CPU, 2 ranks, default model
+    "checkpoint": ("ratio", "<=", 0.05),
+    "recovery": ("recovery_s", "<=", 10.0),
+    "ettr": ("ettr", ">=", 0.90),
+    "overhead": ("ratio", ">=", 0.97),
+    "torture": ("corrupt_latest", "<=", 0),
+}
+
+
+def _overrides(**flags: Any) -> dict[str, dict[str, Any]]:
+    where = {"nproc": ("run", "nproc"), "ckpt_interval_s": ("checkpoint", "every_s"),
+             "steps": ("train", "steps"), "run_dir": ("run", "run_dir"),
+             "max_seconds": ("run", "max_seconds"), "fail_every_s": ("faults", "kill_every_s")}
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in flags.items():
+        if value is not None:
+            section, key = where[name]
+            out.setdefault(section, {})[key] = value
+    return out
+
+
+def _follow(events: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """New complete lines of the event file since ``offset``."""
+    if not events.exists():
+        return [], offset
+    with open(events, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = data.rfind(b"\n") + 1
+    lines = [json.loads(x) for x in data[:end].splitlines() if x.strip()]
+    return lines, offset + end
+
+
+def train(job: Path, *, nproc: int | None, ckpt_interval_s: float | None, steps: int | None,
+          run_dir: str | None, max_seconds: float | None, fail_every_s: float | None,
+          as_json: bool) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from suanwang.runtime.config import load_job
+
+    cfg = load_job(job).with_overrides(**_overrides(
+        nproc=nproc, ckpt_interval_s=ckpt_interval_s, steps=steps, run_dir=run_dir,
+        max_seconds=max_seconds, fail_every_s=fail_every_s))
+    out_dir = Path(cfg.run.run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    resolved = out_dir / "job.resolved.json"
+    resolved.write_text(json.dumps(cfg.to_dict(), indent=1))
+    events = out_dir / "events.jsonl"
+    offset = events.stat().st_size if events.exists() else 0
+    proc = subprocess.Popen([sys.executable, "-m", "suanwang.runtime", "run", str(resolved),
+                             "--quiet"], stdout=subprocess.PIPE, text=True)
+    total = cfg.run.until_step or cfg.train.steps
+    console = Console(stderr=True)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console,
+                  disable=as_json) as bar:
+        task = bar.add_task(cfg.name, total=None if cfg.run.max_seconds else total, info="")
+        failures = 0
+        while True:
+            done = proc.poll() is not None
+            if done and events.exists() and events.stat().st_size < offset:
+                offset = 0  # the supervisor rotated an old timeline away
+            new, offset = _follow(events, offset)
+            for e in new:
+                if e["event"] == "step":
+                    mfu = f" mfu {e['mfu']:.1%}" if e.get("mfu") else ""
+                    bar.update(task, completed=e["step"], info=(
+                        f"loss {e['loss']:.3f}  {e['tokens_per_s']:,.0f} tok/s  "
+                        f"{e['step_time_s'] * 1e3:.0f} ms{mfu}  failures {failures}"))
+                elif e["event"] == "failure":
+                    failures += 1
+                    bar.console.print(f"[red]failure[/] attempt {e['attempt']}: {e['kind']} "
+                                      f"on rank {e['rank']}; restarting from latest checkpoint")
+            if done:
+                break
+            time.sleep(0.2)
+    lines = (proc.stdout.read() if proc.stdout else "").strip().splitlines()
+    if not lines:  # the runtime printed its reason on stderr (a config error exits 2)
+        raise typer.Exit(proc.returncode or 1)
+    summary = json.loads(lines[-1])
+    _show("train", summary, as_json)
+    if not summary.get("ok"):
+        raise typer.Exit(1)
+
+
+def _show(name: str, result: dict[str, Any], as_json: bool) -> None:
+    target = TARGETS.get(name)
+    if target and result.get(target[0]) is not None:
+        key, op, bound = target
+        value = result[key]
+        result["target"] = f"{key} {op} {bound}"
+        result["meets_target"] = bool(value <= bound if op == "<=" else value >= bound)
+    if as_json:
+        print_json(result)
+        return
+    table(f"suanwang {name}", ["metric", "value"],
+          [[k, json.dumps(v) if isinstance(v, list | dict) else v] for k, v in result.items()])
+
+
+def _work(work_dir: Path | None) -> Path:
+    return work_dir or Path(tempfile.mkdtemp(prefix="suanwang-bench-"))
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    @app.command("train")
+    def train_cmd(
+        job: Path = typer.Argument(
+            ..., help="job file (.yaml or .json), e.g. examples/train-tiny.yaml"),
+        nproc: int | None = typer.Option(None, "--nproc", help="ranks (processes) to launch"),
+        ckpt_interval_s: float | None = typer.Option(
+            None, "--ckpt-interval-s", help="checkpoint every S seconds (the planner's interval)"),
+        steps: int | None = typer.Option(None, "--steps"),
+        run_dir: str | None = typer.Option(None, "--run-dir"),
+        max_seconds: float | None = typer.Option(None, "--max-seconds"),
+        fail_every_s: float | None = typer.Option(
+            None, "--fail-every-s", help="fault injection: SIGKILL a random rank every F s"),
+        as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    ) -> None:
+        """Train with the supervisor: restarts from the latest checkpoint on failure."""
+        train(job, nproc=nproc, ckpt_interval_s=ckpt_interval_s, steps=steps, run_dir=run_dir,
+              max_seconds=max_seconds, fail_every_s=fail_every_s, as_json=as_json)
+
+    @bench.command("checkpoint")
+    def bench_checkpoint(
+        as_json: bool = typer.Option(False, "--json"),
+        work_dir: Path | None = typer.Option(None, "--work-dir"),
+        nproc: int = typer.Option(2, "--nproc"),
+    ) -> None:
+        """Blocking torch.save vs async DCP save of the same state: step stall ratio."""
+        from suanwang.runtime.bench import bench_checkpoint as run
+
+        _show("checkpoint", run(_work(work_dir), nproc=nproc), as_json)
+
+    @bench.command("recovery")
+    def bench_recovery(
+        as_json: bool = typer.Option(False, "--json"),
+        work_dir: Path | None = typer.Option(None, "--work-dir"),
+        nproc: int = typer.Option(2, "--nproc"),
+    ) -> None:
+        """SIGKILL a rank mid-run: seconds to the first step after resume, steps lost."""
+        from suanwang.runtime.bench import bench_recovery as run
+
+        _show("recovery", run(_work(work_dir), nproc=nproc), as_json)
+
+    @bench.command("ettr")
+    def bench_ettr(
+        minutes: float = typer.Option(5.0, "--minutes"),
+        fail_every_s: float = typer.Option(60.0, "--fail-every-s"),
+        ckpt_interval_s: float = typer.Option(5.0, "--ckpt-interval-s"),
+        as_json: bool = typer.Option(False, "--json"),
+        work_dir: Path | None = typer.Option(None, "--work-dir"),
+        nproc: int = typer.Option(2, "--nproc"),
+    ) -> None:
+        """Effective training time ratio under a SIGKILL every F seconds."""
+        from suanwang.runtime.bench import bench_ettr as run
+
+        _show("ettr", run(_work(work_dir), minutes=minutes, fail_every_s=fail_every_s,
+                          ckpt_every_s=ckpt_interval_s, nproc=nproc), as_json)
+
+    @bench.command("overhead")
+    def bench_overhead(
+        steps: int = typer.Option(60, "--steps"),
+        ckpt_interval_s: float = typer.Option(5.0, "--ckpt-interval-s"),
+        rounds: int = typer.Option(2, "--rounds"),
+        as_json: bool = typer.Option(False, "--json"),
+        work_dir: Path | None = typer.Option(None, "--work-dir"),
+    ) -> None:
+        """Tokens/s of the runtime vs a plain DDP loop of the same model, alternated."""
+        from suanwang.runtime.bench import bench_overhead as run
+
+        _show("overhead", run(_work(work_dir), steps=steps, rounds=rounds,
+                                  ckpt_every_s=ckpt_interval_s), as_json)
+
+    @bench.command("torture")
+    def bench_torture(
+        kills: int = typer.Option(100, "--kills"),
+        as_json: bool = typer.Option(False, "--json"),
+        work_dir: Path | None = typer.Option(None, "--work-dir"),
+    ) -> None:
+        """SIGKILL a checkpoint writer N times at random moments; count corrupt `latest`."""
+        out = subprocess.run([sys.executable, "-m", "suanwang.runtime", "torture", "--dir",
+                              str(_work(work_dir) / "ckpt"), "--kills", str(kills)],
+                             capture_output=True, text=True, timeout=60 + 5 * kills)
+        _show("torture", json.loads(out.stdout.strip().splitlines()[-1]), as_json)

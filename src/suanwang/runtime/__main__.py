@@ -1,0 +1,94 @@
+"""``python -m suanwang.runtime``: the entry point that ships to compute nodes.
+
+    python -m suanwang.runtime run JOB.yaml [--nproc N] [--ckpt-interval-s S] [--steps N] ...
+    python -m suanwang.runtime worker          (started by the supervisor; reads a go line)
+    python -m suanwang.runtime torture --dir D --kills 100   (checkpoint crash-consistency)
+
+``run`` prints the run summary (ETTR, failures, restarts, checkpoints, lost steps) as JSON and
+exits 0 when training finished, 1 when the supervisor gave up, 2 on a bad job file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from suanwang.core.errors import ConfigError
+
+
+def overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Command-line flags as config sections (flags win over the job file)."""
+    pairs = {("run", "nproc"): args.nproc, ("checkpoint", "every_s"): args.ckpt_interval_s,
+             ("checkpoint", "every_steps"): args.ckpt_every_steps,
+             ("train", "steps"): args.steps, ("run", "run_dir"): args.run_dir,
+             ("run", "max_seconds"): args.max_seconds,
+             ("faults", "kill_every_s"): args.fail_every_s}
+    out: dict[str, dict[str, Any]] = {}
+    for (section, key), value in pairs.items():
+        if value is not None:
+            out.setdefault(section, {})[key] = value
+    return out
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m suanwang.runtime")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="supervise a training job")
+    run.add_argument("job", help="job file (.yaml or .json)")
+    run.add_argument("--nproc", type=int)
+    run.add_argument("--ckpt-interval-s", type=float, help="checkpoint every S seconds (planner)")
+    run.add_argument("--ckpt-every-steps", type=int)
+    run.add_argument("--steps", type=int)
+    run.add_argument("--run-dir")
+    run.add_argument("--max-seconds", type=float)
+    run.add_argument("--fail-every-s", type=float, help="fault injection: SIGKILL a rank")
+    run.add_argument("--quiet", action="store_true")
+    sub.add_parser("worker", help="internal: one rank, started by the supervisor")
+    sub.add_parser("zygote", help="internal: the supervisor's fork server")
+    tor = sub.add_parser("torture", help="SIGKILL a checkpoint writer N times; verify latest")
+    tor.add_argument("--dir", required=True)
+    tor.add_argument("--kills", type=int, default=100)
+    tor.add_argument("--seed", type=int, default=0)
+    plain = sub.add_parser("plain", help="plain DDP loop of the same job (overhead yardstick)")
+    plain.add_argument("job")
+    plain.add_argument("--steps", type=int)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.cmd == "worker":
+        from suanwang.runtime.train import worker_main
+
+        return worker_main()
+    if args.cmd == "zygote":
+        from suanwang.runtime.zygote import serve
+
+        return serve()
+    if args.cmd == "plain":
+        from suanwang.runtime import baseline
+
+        return baseline.main(args)
+    if args.cmd == "torture":
+        from suanwang.runtime import torture
+
+        return torture.main(args)
+    from suanwang.runtime.config import load_job
+    from suanwang.runtime.data import text_files
+    from suanwang.runtime.supervisor import Supervisor
+
+    try:
+        cfg = load_job(args.job).with_overrides(**overrides(args))
+        text_files(cfg.data.paths)  # a wrong corpus path fails here, not in every restart
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    summary = Supervisor(cfg, quiet=args.quiet).run()
+    print(json.dumps(summary))
+    return 0 if summary["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Fault injection for tests, demos and benchmarks (chaos-engineering style, as DLRover tests).
+
+Worker side (:class:`WorkerFaults`): hang a rank at a step, SIGKILL a rank at a step, crash a rank
+in the middle of a checkpoint write, slow one rank down by a calibrated delay per micro-batch.
+Faults a restart would replay fire in attempt 0 only. Supervisor side (:class:`KillSchedule`):
+SIGKILL a random rank every ``kill_every_s`` seconds of wall time, from a seeded RNG.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+from suanwang.runtime.config import FaultConfig
+
+
+class WorkerFaults:
+    def __init__(self, cfg: FaultConfig, *, rank: int, attempt: int) -> None:
+        self.cfg = cfg
+        self.rank = rank
+        self.first = attempt == 0
+
+    def before_step(self, step: int) -> None:
+        """Called before computing step ``step + 1`` (``step`` steps are done)."""
+        if self.first and self.rank == self.cfg.hang_rank and step == self.cfg.hang_at_step:
+            while True:  # a hung collective or a stuck kernel: alive, silent, no progress
+                time.sleep(3600)
+        if self.first and self.rank == self.cfg.kill_rank and step == self.cfg.kill_at_step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def after_micro_batch(self) -> None:
+        if self.rank == self.cfg.slow_rank and self.cfg.slow_delay_s > 0:
+            time.sleep(self.cfg.slow_delay_s)
+
+    @property
+    def crash_in_ckpt_step(self) -> int:
+        """The checkpoint step during whose write this rank kills itself, or -1."""
+        if self.first and self.rank == self.cfg.kill_rank:
+            return self.cfg.crash_in_ckpt_step
+        return -1
+
+
+class KillSchedule:
+    """Every ``every_s`` seconds after ``start_s``, name a random rank to SIGKILL (``max_kills``
+    times; 0 = no limit)."""
+
+    def __init__(self, every_s: float, *, seed: int, start_s: float, max_kills: int = 0) -> None:
+        self.every_s = every_s
+        self.left = max_kills if max_kills > 0 else -1
+        self.rng = random.Random(seed)
+        self.next_s = start_s + every_s if every_s > 0 else float("inf")
+
+    def due(self, now_s: float, world: int) -> int | None:
+        if now_s < self.next_s or self.left == 0:
+            return None
+        self.next_s += self.every_s
+        self.left -= 1
+        return self.rng.randrange(world)

@@ -1,0 +1,80 @@
+"""Single-process checkpoint semantics: commit marker, latest, retention, partial writes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from suanwang.runtime.checkpoint import LATEST, MARKER, Checkpointer, committed, resolve_latest
+from suanwang.runtime.config import ModelConfig
+from suanwang.runtime.model import GPT
+
+pytestmark = pytest.mark.filterwarnings("ignore:torch.distributed is disabled")
+SMALL = ModelConfig(layers=1, hidden=16, heads=2, ffn_hidden=32, seq_len=8)
+
+
+def _trained(seed: int = 0):
+    torch.manual_seed(seed)
+    model = GPT(SMALL)
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    x = torch.randint(0, 256, (2, 8))
+    model(x, x).backward()
+    optim.step()
+    return model, optim
+
+
+def test_async_save_commit_and_bit_exact_resume(tmp_path):
+    model, optim = _trained()
+    ck = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2)
+    stall = ck.save(5, model, optim, {"samples_seen": 80})
+    assert stall < 1.0
+    ck.wait_staged()
+    with torch.no_grad():  # the trainer may change weights once staging is done
+        for p in model.parameters():
+            p.add_(1.0)
+    ck.close()
+    assert (tmp_path / LATEST).read_text().strip() == "step_00000005"
+    fresh, fresh_opt = _trained(seed=1)
+    meta = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2).resume(fresh, fresh_opt)
+    assert meta["step"] == 5 and meta["samples_seen"] == 80 and meta["world_size"] == 1
+    ref, ref_opt = _trained()
+    for a, b in zip(fresh.parameters(), ref.parameters(), strict=True):
+        assert torch.equal(a, b)  # the snapshot, not the weights changed after staging
+    for sa, sb in zip(fresh_opt.state.values(), ref_opt.state.values(), strict=True):
+        assert all(torch.equal(sa[k], sb[k]) for k in sb)
+
+
+def test_retention_and_partial_writes_are_ignored(tmp_path):
+    model, optim = _trained()
+    ck = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2, async_save=False)
+    for step in (1, 2, 3):
+        ck.save(step, model, optim, {"samples_seen": step})
+    assert [s for s, _ in committed(tmp_path)] == [2, 3]
+    partial = tmp_path / "step_00000004"  # a crash mid-save: shards, no marker
+    partial.mkdir()
+    (partial / "__0_0.distcp").write_bytes(b"torn")
+    assert resolve_latest(tmp_path).name == "step_00000003"
+    fresh, fresh_opt = _trained(seed=2)
+    assert Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2).resume(
+        fresh, fresh_opt)["step"] == 3
+    assert not partial.exists()  # cleaned on resume
+    assert all((d / MARKER).exists() for _, d in committed(tmp_path))
+
+
+def test_no_checkpoint_means_fresh_start(tmp_path):
+    model, optim = _trained()
+    assert Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=1).resume(model, optim) is None
+
+
+def test_second_save_records_the_current_learning_rate(tmp_path):
+    # Regression: a cached state dict once kept the lr of the first save.
+    model, optim = _trained()
+    ck = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2)
+    ck.save(1, model, optim, {"samples_seen": 1})
+    ck.wait()
+    optim.param_groups[0]["lr"] = 0.123
+    ck.save(2, model, optim, {"samples_seen": 2})
+    ck.close()
+    fresh, fresh_opt = _trained(seed=3)
+    Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2).resume(fresh, fresh_opt)
+    assert fresh_opt.param_groups[0]["lr"] == 0.123

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from suanwang.core.errors import ConfigError
+from suanwang.runtime.config import TrainConfig, from_dict, load_job
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "train-tiny.yaml"
+
+
+def test_defaults_are_valid_and_round_trip():
+    cfg = TrainConfig()
+    assert from_dict(cfg.to_dict()) == cfg
+    assert cfg.global_batch_seqs == 16
+
+
+def test_example_job_parses():
+    cfg = load_job(EXAMPLE)
+    assert cfg.run.nproc == 2 and cfg.train.parallel == "ddp"
+
+
+@pytest.mark.parametrize(("raw", "field", "hint"), [
+    ({"train": {"stepz": 3}}, "stepz", "unknown field"),
+    ({"train": {"steps": "ten"}}, "steps", "must be int"),
+    ({"train": {"parallel": "tp"}}, "parallel", "not one of"),
+    ({"model": {"hidden": 100, "heads": 3}}, "heads", "divisible"),
+    ({"data": {"split": "explicit", "micro_batches": [3, 3]}}, "micro_batches", "sum to"),
+    ({"data": {"global_micro_batches": 1}}, "global_micro_batches", "cannot feed"),
+    ({"checkpoint": {"every_s": -1}}, "every_s", ">= 0"),
+])
+def test_bad_fields_name_the_field_and_the_fix(raw, field, hint):
+    with pytest.raises(ConfigError) as err:
+        from_dict(raw, file="job.yaml")
+    assert err.value.field == field
+    assert hint in str(err.value) and "job.yaml" in str(err.value)
+
+
+def test_unknown_section_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="unknown section"):
+        from_dict({"optimizer": {}})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  steps: [1\n")
+    with pytest.raises(ConfigError, match="invalid YAML") as err:
+        load_job(bad)
+    assert err.value.line is not None
+    with pytest.raises(ConfigError, match="not found"):
+        load_job(tmp_path / "missing.yaml")
+
+
+def test_overrides_are_rechecked():
+    cfg = TrainConfig().with_overrides(run={"nproc": 1}, checkpoint={"every_s": 5})
+    assert cfg.run.nproc == 1 and cfg.checkpoint.every_s == 5.0
+    with pytest.raises(ConfigError):
+        TrainConfig().with_overrides(run={"nproc": 0})
