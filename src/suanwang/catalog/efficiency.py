@@ -1,7 +1,9 @@
 """Efficiency profiles: ``catalog/data/efficiency.yaml`` -> ``{name: EfficiencyProfile}``.
 
-Accelerators without an entry of their own inherit the ``default`` profile (see the data file for
-why its numbers are what they are); :func:`get_efficiency` says which one it used in ``name``.
+Accelerators without an entry of their own inherit the default profile of their kind:
+``default-cpu`` for catalog accelerators of kind ``cpu``, ``default`` (a GPU stack) for the rest
+(see the data file for why their numbers are what they are); :func:`get_efficiency` says which
+one it used in ``name``.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+from suanwang.catalog.accelerators import load_accelerators
 from suanwang.catalog.fields import Entry, data_path, entry_name, read_yaml, top_list
 from suanwang.core.efficiency import EfficiencyProfile
 from suanwang.core.errors import ConfigError
 
 DEFAULT = "default"
+DEFAULT_BY_KIND = {"cpu": "default-cpu"}  # accelerator kind -> its default profile
 
 
 def parse_profile(item: object, *, file: str, entry: str) -> EfficiencyProfile:
@@ -74,9 +78,13 @@ def load_efficiency(path: str | Path | None = None) -> dict[str, EfficiencyProfi
 
 
 def get_efficiency(accelerator: str, path: str | Path | None = None) -> EfficiencyProfile:
-    """The profile measured on ``accelerator``, else the documented default (renamed
-    ``default (for <accelerator>)`` so outputs show that it was inherited)."""
+    """The profile measured on ``accelerator``, else the documented default for its kind (renamed
+    ``<default> (for <accelerator>)`` so outputs show that it was inherited)."""
     profiles = load_efficiency(path)
     if accelerator in profiles:
         return profiles[accelerator]
-    return replace(profiles[DEFAULT], name=f"{DEFAULT} (for {accelerator})")
+    acc = load_accelerators().get(accelerator)
+    name = DEFAULT_BY_KIND.get(acc.kind, DEFAULT) if acc is not None else DEFAULT
+    if name not in profiles:
+        name = DEFAULT
+    return replace(profiles[name], name=f"{name} (for {accelerator})")

@@ -1,4 +1,8 @@
-"""Process boundary of the CLI: a SuanwangError becomes one red line on stderr and exit code 2."""
+"""Process boundary of the CLI: a SuanwangError becomes one red line on stderr and exit code 2.
+
+Click (vendored by Typer) handles its own usage errors in standalone mode (exit code 2 with a
+usage message); everything suanwang raises on purpose is caught here.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +16,9 @@ from suanwang.core.errors import ConfigError, SuanwangError
 
 def run_app(app: typer.Typer) -> None:
     try:
-        app(standalone_mode=False)
+        app()
     except SuanwangError as exc:
         kind = "config error" if isinstance(exc, ConfigError) else type(exc).__name__
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]{kind}:[/] {exc}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]{kind}:[/] {exc}",
+                                                   highlight=False)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -6,12 +6,15 @@ Heavy-ish imports (numpy, the model) happen inside the commands so ``suanwang --
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from suanwang.cli.output import console, print_json, table
+from suanwang.core.errors import ConfigError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -65,10 +68,12 @@ def plan_cmd(
     top: Annotated[int, typer.Option(help="Plans to show.")] = 10,
     gpus_per_node: Annotated[int, typer.Option(help="GPUs per node.")] = 8,
     inter_node_gbps: Annotated[float | None, typer.Option(
-        help="Inter-node Gb/s per GPU (accelerator's NIC).")] = None,
+        help="Inter-node Gb/s (gigabits per second) per GPU (accelerator's NIC).")] = None,
     precision: Annotated[str, typer.Option(help="Training precision.")] = "bf16",
-    storage_gbps: Annotated[float, typer.Option(
-        help="Checkpoint storage GB/s (aggregate), for the failure-aware time to train.")]
+    storage_gb_per_s: Annotated[float, typer.Option(
+        "--storage-gb-per-s",
+        help="Checkpoint storage bandwidth in GB/s (gigaBYTES per second, aggregate), for the "
+             "failure-aware time to train. (--inter-node-gbps is in gigaBITS per second.)")]
     = 100.0,
     json_: JsonOpt = False,
 ) -> None:
@@ -81,15 +86,20 @@ def plan_cmd(
 
     spec = get_model(model)
     acc = get_accelerator(accelerator)
-    cluster = Cluster.of(acc, gpus, gpus_per_node, inter_node_gbps)
     t0 = time.perf_counter()
-    res = search(spec, cluster, global_batch_seqs=global_batch, seq_len=seq_len,
-                 precision=precision, profile=get_efficiency(acc.name), top=top, tokens=tokens)
+    with _flag_errors():
+        if storage_gb_per_s <= 0:
+            raise ConfigError(f"must be > 0 (got {storage_gb_per_s})", field="storage_gb_per_s")
+        cluster = Cluster.of(acc, gpus, gpus_per_node, inter_node_gbps)
+        res = search(spec, cluster, global_batch_seqs=global_batch, seq_len=seq_len,
+                     precision=precision, profile=get_efficiency(acc.name), top=top,
+                     tokens=tokens)
     search_s = time.perf_counter() - t0
     plans = [p.to_dict() for p in res.plans]
     if tokens:
         for d, p in zip(plans, res.plans, strict=True):
-            g = assess_plan(spec, cluster, p, tokens=tokens, storage_bytes_per_s=storage_gbps * 1e9)
+            g = assess_plan(spec, cluster, p, tokens=tokens,
+                            storage_bytes_per_s=storage_gb_per_s * 1e9)
             d["time_to_train_failure_free_s"] = d.pop("time_to_train_s")
             d.update(g.to_dict())
     out = {"model": spec.name, "accelerator": acc.name, "gpus": gpus,
@@ -112,9 +122,27 @@ def plan_cmd(
         console.print(f"  rejected {count:,}: {reason}", style="dim")
 
 
+FLAGS = {"num_gpus": "--gpus", "gpus_per_node": "--gpus-per-node",
+         "inter_node_gbps_per_gpu": "--inter-node-gbps", "seq_len": "--seq-len",
+         "global_batch_seqs": "--global-batch", "tokens": "--tokens", "top": "--top",
+         "precision": "--precision", "storage_gb_per_s": "--storage-gb-per-s"}
+
+
+@contextmanager
+def _flag_errors() -> Iterator[None]:
+    """Re-raise a ConfigError about an API field as one about the command-line flag it came from."""
+    try:
+        yield
+    except ConfigError as exc:
+        if exc.file or exc.field not in FLAGS:
+            raise
+        raise ConfigError(exc.detail, entry=exc.entry, field=FLAGS[exc.field]) from None
+
+
 def validate_cmd(runs: Annotated[Path, typer.Argument(help="published_runs.csv format")],
                  holdout: Annotated[bool, typer.Option(
-                     help="Refit profiles on half the rows, report the other half.")] = False,
+                     help="Out-of-sample error: refit the profiles without the scored rows (2-fold "
+                          "split, and leave-one-publication-out).")] = False,
                  json_: JsonOpt = False) -> None:
     """Predict each published run and compare with its measured step time."""
     from suanwang.catalog import load_accelerators
@@ -124,8 +152,6 @@ def validate_cmd(runs: Annotated[Path, typer.Argument(help="published_runs.csv f
     try:
         text = runs.read_text(encoding="utf-8")
     except OSError as exc:
-        from suanwang.core.errors import ConfigError
-
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(runs)) from None
     rows = parse_runs(text, file=str(runs))
     accs = load_accelerators()

@@ -15,6 +15,12 @@ from suanwang.core.parallelism import Parallelism
 from suanwang.perf.flops import RECOMPUTE_CODES
 
 RECOMPUTE_NAMES = {v: k for k, v in RECOMPUTE_CODES.items()}
+# The grid the planner searches (``plan.search``); ``perf.validate`` resolves unknown tuning cells
+# within the same grid, so a validated setting is one the planner could also propose.
+MICRO_BATCHES = (1, 2, 4, 8, 16, 32)
+VIRTUAL_STAGES = (1, 2, 3, 4, 6, 8)
+RECOMPUTE = (0, 1, 2)
+ZERO_STAGES = (0, 1, 2, 3)
 FIELDS = ("tp", "pp", "dp", "cp", "vp", "micro_batch", "zero_stage", "recompute",
           "sequence_parallel")
 
@@ -43,6 +49,13 @@ class Candidates:
         return cls(**{f: np.array([getattr(par, f)]) for f in FIELDS[:7]},
                    recompute=np.array([RECOMPUTE_CODES[par.recompute]]),
                    sequence_parallel=np.array([par.sequence_parallel]))
+
+    @classmethod
+    def of_many(cls, pars: list[Parallelism]) -> Candidates:
+        """A batch holding each configuration of ``pars``, in order."""
+        return cls(**{f: np.array([getattr(p, f) for p in pars]) for f in FIELDS[:7]},
+                   recompute=np.array([RECOMPUTE_CODES[p.recompute] for p in pars]),
+                   sequence_parallel=np.array([p.sequence_parallel for p in pars], dtype=bool))
 
     def take(self, index) -> Candidates:
         """The sub-batch at ``index`` (a boolean mask or integer indices)."""

@@ -12,7 +12,10 @@ selective recompute drops the ``5as/(ht)`` attention-score term, full recompute 
 ``2sbh`` layer input (``/t`` with sequence parallelism). We generalise the 24 (q, k, v, projection
 input, 2 FFN tensors of 4h) to GQA (k, v scaled by g/a) and to the FFN width f (SwiGLU stores 3
 f-wide tensors). The first pipeline stage holds ``pp`` micro-batches in flight under 1F1B
-(``pp·(1 + (pp-1)/(pp·vp))`` when interleaved, Korthikanti eq. 5), capped by the micro-batch count.
+(``pp·(1 + (pp-1)/(pp·vp))`` when interleaved, Korthikanti eq. 5), the last stage one
+(``pp - (pp-1)/vp`` interleaved), capped by the micro-batch count. Layers per stage come from
+``perf.partition`` (the same layout the time model uses); the heavier end of the pipeline is
+reported.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 
 from suanwang.core.model import ModelSpec
 from suanwang.perf.candidates import Candidates
+from suanwang.perf.partition import StageLayout, stage_layout
 
 BYTES_WEIGHT = 2.0
 BYTES_GRAD = 2.0
@@ -48,13 +52,22 @@ class MemoryArrays:
         return self.weights + self.gradients + self.optimizer
 
 
-def stage_params(model: ModelSpec, c: Candidates) -> np.ndarray:
-    """Parameters held by one device of the heaviest stage (before ZeRO sharding)."""
-    layers = np.ceil(model.layers / c.pp)
-    emb = model.vocab * model.hidden
-    # pp = 1 holds input embedding and (untied) head; pp > 1 puts one V x h matrix on each end.
-    ends = np.where(c.pp == 1, emb * (1 if model.tied_embeddings else 2), emb)
-    return (layers * model.params_per_layer + ends) / c.tp
+def _stage_params(model: ModelSpec, c: Candidates, layout: StageLayout):
+    """(first-stage, last-stage) parameters per device before ZeRO sharding. pp = 1 holds the
+    input embedding and the output head (one matrix if tied); pp > 1 keeps one V x h matrix on
+    each end (Megatron keeps a copy of tied embeddings on both ends)."""
+    emb = float(model.vocab * model.hidden)
+    single = emb * (1 if model.tied_embeddings else 2)
+    first = layout.first_layers * model.params_per_layer + np.where(c.pp == 1, single, emb)
+    last = layout.last_layers * model.params_per_layer + np.where(c.pp == 1, single, emb)
+    return first / c.tp, last / c.tp
+
+
+def stage_params(model: ModelSpec, c: Candidates, seq_len: int | None = None) -> np.ndarray:
+    """Parameters held by one device of the heaviest stage (before ZeRO sharding), with the stage
+    layout of ``perf.partition`` (``seq_len`` defaults to the model's)."""
+    layout = stage_layout(model, seq_len or model.seq_len, c.pp, c.vp)
+    return np.maximum(*_stage_params(model, c, layout))
 
 
 def activation_bytes_per_layer(model: ModelSpec, seq_len: int, c: Candidates, *,
@@ -82,32 +95,58 @@ def inflight_microbatches(c: Candidates, num_micro: np.ndarray) -> np.ndarray:
     return np.minimum(inflight, np.maximum(num_micro, 1))
 
 
+def inflight_last_stage(c: Candidates, num_micro: np.ndarray) -> np.ndarray:
+    """Micro-batches (in whole-stage units) the last stage holds at its peak: 1 under 1F1B,
+    ``pp - (pp-1)/vp`` interleaved (Megatron's warm-up of ``(vp-1)·pp`` chunks, plus one)."""
+    pp = c.pp.astype(float)
+    inflight = np.where(c.vp > 1, pp - (pp - 1.0) / c.vp, 1.0)
+    return np.minimum(inflight, np.maximum(num_micro, 1))
+
+
 def memory(model: ModelSpec, seq_len: int, c: Candidates, num_micro: np.ndarray,
            hbm_bytes: float, *, scores_stored: bool = True) -> MemoryArrays:
     """Per-device memory of every candidate and whether it fits in ``hbm_bytes``
-    (``scores_stored``: the attention keeps s x s scores, i.e. not FlashAttention)."""
-    params = stage_params(model, c)
+    (``scores_stored``: the attention keeps s x s scores, i.e. not FlashAttention).
+
+    Both ends of the pipeline are evaluated on the ``perf.partition`` layout (first stage: most
+    layers and micro-batches in flight; last stage: the output layer and its fp32 logits); the
+    heavier one is reported (for pp = 1 they are the same stage)."""
+    layout = stage_layout(model, seq_len, c.pp, c.vp)
+    first_params, last_params = _stage_params(model, c, layout)
+    per_layer = activation_bytes_per_layer(model, seq_len, c, scores_stored=scores_stored)
+    first = _stage_bytes(model, seq_len, c, first_params, layout.first_layers,
+                         per_layer * layout.first_layers * inflight_microbatches(c, num_micro),
+                         c.pp == 1, scores_stored)
+    last = _stage_bytes(model, seq_len, c, last_params, layout.last_layers,
+                        per_layer * layout.last_layers * inflight_last_stage(c, num_micro),
+                        np.ones(len(c), dtype=bool), scores_stored)
+    heavier = last[-1] > first[-1]
+    weights, grads, opt, acts, temp, total = (np.where(heavier, b, a)
+                                              for a, b in zip(first, last, strict=True))
+    return MemoryArrays(weights=weights, gradients=grads, optimizer=opt, activations=acts,
+                        temporary=temp, total=total, fits=total <= hbm_bytes * USABLE_FRACTION)
+
+
+def _stage_bytes(model: ModelSpec, seq_len: int, c: Candidates, params: np.ndarray,
+                 layers: np.ndarray, acts: np.ndarray, has_head: np.ndarray,
+                 scores_stored: bool) -> tuple[np.ndarray, ...]:
+    """(weights, gradients, optimizer, activations, temporary incl. reserve, total) of a stage."""
     shard = (c.dp * c.cp).astype(float)
     weights = BYTES_WEIGHT * params / np.where(c.zero_stage >= 3, shard, 1.0)
     grads = BYTES_GRAD * params / np.where(c.zero_stage >= 2, shard, 1.0)
     opt = BYTES_OPTIMIZER * params / np.where(c.zero_stage >= 1, shard, 1.0)
-    per_layer = activation_bytes_per_layer(model, seq_len, c, scores_stored=scores_stored)
-    stage_layers = np.ceil(model.layers / c.pp)
-    acts = per_layer * stage_layers * inflight_microbatches(c, num_micro)
-    temp = _temporary_bytes(model, seq_len, c, params / stage_layers, scores_stored)
-    total = weights + grads + opt + acts + temp + FRAMEWORK_RESERVE_BYTES
-    return MemoryArrays(weights=weights, gradients=grads, optimizer=opt, activations=acts,
-                        temporary=temp + FRAMEWORK_RESERVE_BYTES, total=total,
-                        fits=total <= hbm_bytes * USABLE_FRACTION)
+    temp = _temporary_bytes(model, seq_len, c, params / layers, has_head, scores_stored)
+    temp = temp + FRAMEWORK_RESERVE_BYTES
+    return weights, grads, opt, acts, temp, weights + grads + opt + acts + temp
 
 
-def _temporary_bytes(model: ModelSpec, seq_len: int, c: Candidates,
-                     layer_params: np.ndarray, scores_stored: bool) -> np.ndarray:
-    """Transient buffers: fp32 logits and their gradient on the last stage, one layer's full
-    activations rebuilt during backward under recompute, ZeRO-3 gathered weights (the layer in
-    use plus one prefetched)."""
+def _temporary_bytes(model: ModelSpec, seq_len: int, c: Candidates, layer_params: np.ndarray,
+                     has_head: np.ndarray, scores_stored: bool) -> np.ndarray:
+    """Transient buffers: fp32 logits and their gradient on the stage with the output layer, one
+    layer's full activations rebuilt during backward under recompute, ZeRO-3 gathered weights
+    (the layer in use plus one prefetched)."""
     tokens = c.micro_batch * seq_len / c.cp
-    logits = 2.0 * 4.0 * tokens * model.vocab / c.tp
+    logits = np.where(has_head, 2.0 * 4.0 * tokens * model.vocab / c.tp, 0.0)
     rebuilt = np.where(c.recompute > 0, activation_bytes_per_layer(
         model, seq_len, Candidates(**{**c.__dict__, "recompute": np.zeros_like(c.recompute)}),
         scores_stored=scores_stored), 0.0)

@@ -66,6 +66,7 @@ class Prediction:
 def check_config(model: ModelSpec, num_gpus: int, par: Parallelism, *, seq_len: int,
                  global_batch_seqs: int) -> None:
     """Raise ConfigError (naming the field) if ``par`` cannot run ``model`` on ``num_gpus``."""
+    check_sizes(seq_len=seq_len, global_batch_seqs=global_batch_seqs)
     if par.world_size != num_gpus:
         raise ConfigError(f"tp·pp·dp·cp = {par.tp}·{par.pp}·{par.dp}·{par.cp} = "
                           f"{par.world_size} must equal num_gpus {num_gpus}", field="dp")
@@ -81,11 +82,26 @@ def check_config(model: ModelSpec, num_gpus: int, par: Parallelism, *, seq_len: 
     if par.vp > 1 and model.layers % (par.pp * par.vp):
         raise ConfigError(f"interleaving needs layers ({model.layers}) divisible by pp·vp "
                           f"({par.pp}·{par.vp})", field="vp")
+    if par.zero_stage >= 2 and par.pp > 1:
+        raise ConfigError(
+            f"ZeRO-{par.zero_stage} with pipeline parallelism (pp {par.pp}) is not run by any "
+            "mainstream framework: DeepSpeed rejects ZeRO-2/3 with its pipeline engine (gradients "
+            "and weights would be re-sharded every micro-batch) and Megatron's distributed "
+            "optimizer is ZeRO-1; use zero_stage 0 or 1 with pp > 1, or pp 1 for ZeRO-2/3/FSDP",
+            field="zero_stage")
     if seq_len % par.cp:
         raise ConfigError(f"cp {par.cp} must divide seq_len {seq_len}", field="cp")
     if global_batch_seqs % (par.dp * par.micro_batch):
         raise ConfigError(f"global_batch_seqs {global_batch_seqs} must be divisible by "
                           f"dp·micro_batch = {par.dp}·{par.micro_batch}", field="micro_batch")
+
+
+def check_sizes(*, seq_len: int, global_batch_seqs: int) -> None:
+    """Raise ConfigError unless the sequence length and the global batch are >= 1."""
+    if seq_len < 1:
+        raise ConfigError(f"must be >= 1 (got {seq_len})", field="seq_len")
+    if global_batch_seqs < 1:
+        raise ConfigError(f"must be >= 1 (got {global_batch_seqs})", field="global_batch_seqs")
 
 
 def predict(model: ModelSpec, cluster: Cluster, par: Parallelism, *, seq_len: int | None = None,
@@ -97,7 +113,7 @@ def predict(model: ModelSpec, cluster: Cluster, par: Parallelism, *, seq_len: in
     ``seq_len`` defaults to the model's; ``profile`` comes from
     :func:`suanwang.catalog.efficiency.get_efficiency`; the overlap flags default to the profile's.
     """
-    s = seq_len or model.seq_len
+    s = seq_len if seq_len is not None else model.seq_len
     check_config(model, cluster.num_devices, par, seq_len=s, global_batch_seqs=global_batch_seqs)
     hw = hardware(cluster, profile, precision, tp_overlap=tp_comm_overlap,
                   dp_overlap=dp_comm_overlap)

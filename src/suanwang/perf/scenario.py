@@ -15,10 +15,11 @@ from suanwang.catalog.efficiency import get_efficiency
 from suanwang.catalog.fields import Entry
 from suanwang.catalog.models import parse_model
 from suanwang.core.errors import ConfigError
-from suanwang.core.hardware import DTYPES, Cluster
+from suanwang.core.hardware import Cluster
 from suanwang.core.model import ModelSpec
 from suanwang.core.parallelism import RECOMPUTE_MODES, Parallelism
 from suanwang.perf.predict import Prediction, check_config, predict
+from suanwang.perf.step import TRAINING_PRECISIONS
 
 FIELDS = ("model", "accelerator", "num_gpus", "gpus_per_node", "inter_node_gbps_per_gpu", "tp",
           "pp", "dp", "cp", "vp", "micro_batch", "zero_stage", "recompute", "sequence_parallel",
@@ -82,7 +83,7 @@ def _parse(e: Entry) -> Scenario:
                       zero_stage=e.integer("zero_stage", 0, minimum=0),
                       recompute=e.str("recompute", "none", choices=RECOMPUTE_MODES),
                       sequence_parallel=e.boolean("sequence_parallel", False))
-    precision = e.str("precision", "bf16", choices=DTYPES)
+    precision = e.str("precision", "bf16", choices=TRAINING_PRECISIONS)
     acc.peak(precision)
     seq = e.integer("seq_len", model.seq_len)
     batch = e.integer("global_batch_seqs")

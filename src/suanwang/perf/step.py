@@ -12,9 +12,9 @@ full recompute; sequence parallelism swaps each for a reduce-scatter + all-gathe
 Korthikanti 2022 §4.2.2), context-parallel K/V ring exchange (hidden behind attention where it
 fits), and pipeline sends (activation forward, gradient backward, per chunk; Megatron's
 scatter/gather optimisation sends ``1/tp`` of the tensor across nodes, Narayanan 2021 §4.1).
-The last stage also runs the output layer; stages are balanced with whole layers (the head counts
-as its FLOP-equivalent layers, as DeepSpeed's ``type:transformer|embedding`` partition and
-Megatron's uneven first/last stage options do).
+The last stage also runs the output layer; layers per stage come from ``perf.partition`` (whole
+layers, FLOP-balanced with the head, equal chunks when interleaved: the layout the memory model
+uses too), and the slower of the first and the last stage sets ``t_micro``.
 
 Data-parallel gradient reduction (all-reduce; ZeRO-1/2: reduce-scatter + all-gather; ZeRO-2 per
 micro-batch) is hidden behind the last micro-batch's compute when the stack overlaps it; ZeRO-3/FSDP
@@ -29,13 +29,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from suanwang.core.efficiency import EfficiencyProfile
+from suanwang.core.errors import ConfigError
 from suanwang.core.hardware import Cluster
 from suanwang.core.model import ModelSpec
 from suanwang.perf import comm, compute
 from suanwang.perf import flops as fl
 from suanwang.perf.candidates import Candidates
 from suanwang.perf.memory import stage_params
+from suanwang.perf.partition import stage_layout
 
+TRAINING_PRECISIONS = ("bf16", "fp16", "fp8")
 ADAM_BYTES_PER_PARAM = 30.0  # read master/m/v/grad, write master/m/v + low-precision copy
 
 
@@ -54,7 +57,15 @@ class Hardware:
 
 def hardware(cluster: Cluster, prof: EfficiencyProfile, precision: str, *,
              tp_overlap: bool | None = None, dp_overlap: bool | None = None) -> Hardware:
-    """Bind a cluster and a profile; ``precision`` picks the matmul peak (fp8: matmuls only)."""
+    """Bind a cluster and a profile; ``precision`` picks the matmul peak (fp8: matmuls only).
+
+    Training precisions are the mixed-precision ones the memory model describes (bf16/fp16
+    weights and gradients, fp32 Adam state; fp8 matmuls on top): fp32/tf32/fp64 training would
+    need other byte counts and is refused rather than mis-predicted."""
+    if precision not in TRAINING_PRECISIONS:
+        raise ConfigError(f"training precision must be one of {', '.join(TRAINING_PRECISIONS)} "
+                          f"(got {precision!r}); the model assumes mixed-precision training with "
+                          "2-byte weights/gradients", field="precision")
     acc = cluster.accelerator
     vector = acc.peak("bf16") if "bf16" in acc.peak_flops_per_s else acc.peak(precision)
     links = comm.Links(
@@ -116,12 +127,14 @@ def _micro_batch_time(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardwar
     cp_exposed = _cp_exchange_s(model, seq_len, c, hw, att)
     layer = layer_compute + tp_exposed + cp_exposed
     head = _head_time_s(model, seq_len, c, hw)
-    stage_layers = _bottleneck_layers(model.layers, c.pp, head / layer)
-    p2p = _pipeline_send_s(model, seq_len, c, hw)
-    p2p = p2p + hw.profile.micro_batch_overhead_s
-    total = stage_layers * layer + p2p  # the head is inside stage_layers' layer-equivalents
-    comp = stage_layers * layer_compute
-    return (total, comp, stage_layers * tp_exposed, stage_layers * cp_exposed, p2p)
+    lay = stage_layout(model, seq_len, c.pp, c.vp)
+    first, last = lay.first_layers * layer, lay.last_layers * layer + head
+    on_last = last >= first  # the slowest stage: the last (with the head) or the first
+    n = np.where(on_last, lay.last_layers, lay.first_layers)
+    p2p = _pipeline_send_s(model, seq_len, c, hw) + hw.profile.micro_batch_overhead_s
+    total = np.maximum(first, last) + p2p
+    comp = n * layer_compute + np.where(on_last, head, 0.0)
+    return total, comp, n * tp_exposed, n * cp_exposed, p2p
 
 
 def _head_time_s(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware):
@@ -132,20 +145,6 @@ def _head_time_s(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware):
                              hw.matmul_peak_flops_per_s, prof)
     ew = compute.elementwise_time_s(tokens, model.vocab / c.tp, hw.hbm_bytes_per_s, prof)
     return 3.0 * (mm + ew)
-
-
-def _bottleneck_layers(layers: int, pp: np.ndarray, head_layers: np.ndarray) -> np.ndarray:
-    """Layer-equivalents on the slowest stage when whole layers are balanced over ``pp`` stages
-    and the last stage also carries ``head_layers`` layer-equivalents of output-layer work."""
-    pp = pp.astype(float)
-    single = layers + head_layers
-    ideal = (layers - (pp - 1.0) * head_layers) / pp
-    best = np.full_like(single, np.inf)
-    for k in (np.floor(ideal), np.floor(ideal) + 1.0, np.ceil(layers / pp)):
-        k = np.clip(k, 0.0, layers)
-        others = np.ceil((layers - k) / np.maximum(pp - 1.0, 1.0))
-        best = np.minimum(best, np.maximum(k + head_layers, others))
-    return np.where(pp == 1, single, best)
 
 
 def _cp_exchange_s(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, att):
@@ -167,7 +166,8 @@ def _pipeline_send_s(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware
     return np.where(c.pp > 1, 2.0 * c.vp * send, 0.0)
 
 
-def _dp_comm_s(model: ModelSpec, c: Candidates, hw: Hardware, num_micro, micro_s):
+def _dp_comm_s(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, num_micro,
+               micro_s):
     """Exposed data-parallel / ZeRO communication per step.
 
     ZeRO-3 gathers and reduce-scatters layer by layer (latency paid per layer), and across nodes
@@ -175,7 +175,7 @@ def _dp_comm_s(model: ModelSpec, c: Candidates, hw: Hardware, num_micro, micro_s
     spread over all rails hierarchically. This is what makes ZeRO-3's step time stay flat as GPUs
     are added at a fixed batch, i.e. its per-GPU throughput collapse (Narayanan 2021 §5.2, Fig. 10).
     """
-    params = stage_params(model, c)
+    params = stage_params(model, c, seq_len)
     size = 2.0 * params
     n = c.dp * c.cp
     k = comm.members_per_node(n, c.tp, hw.links.devices_per_node)
@@ -185,7 +185,7 @@ def _dp_comm_s(model: ModelSpec, c: Candidates, hw: Hardware, num_micro, micro_s
     window = micro_s if hw.dp_overlap else 0.0 * micro_s
     z01 = np.maximum(ar - window, 0.0)
     z2 = num_micro * np.maximum(rs - 2.0 / 3.0 * window, 0.0) + np.maximum(ag - window, 0.0)
-    layers = np.ceil(model.layers / c.pp)
+    layers = stage_layout(model, seq_len, c.pp, c.vp).max_layers
     per_layer = size / layers
     k_flat = np.where(k < n, 1, n)
     z3_mb = layers * (2.0 * comm.collective_time_s("all_gather", per_layer, n, k_flat, hw.links)
@@ -202,8 +202,8 @@ def step_time(model: ModelSpec, seq_len: int, global_batch: int, c: Candidates,
     num_micro = np.maximum(global_batch // (c.dp * c.micro_batch), 1).astype(float)
     micro, comp, tp_s, cp_s, pp_s = _micro_batch_time(model, seq_len, c, hw)
     bubble = (c.pp - 1) / c.vp * micro
-    dp_s = _dp_comm_s(model, c, hw, num_micro, micro)
-    opt_params = stage_params(model, c) / np.where(c.zero_stage >= 1, c.dp * c.cp, 1)
+    dp_s = _dp_comm_s(model, seq_len, c, hw, num_micro, micro)
+    opt_params = stage_params(model, c, seq_len) / np.where(c.zero_stage >= 1, c.dp * c.cp, 1)
     opt = opt_params * ADAM_BYTES_PER_PARAM / (hw.hbm_bytes_per_s * hw.profile.hbm_fraction)
     overhead = np.full_like(micro, hw.profile.step_overhead_s)
     total = num_micro * micro + bubble + dp_s + opt + overhead

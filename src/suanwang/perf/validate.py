@@ -4,17 +4,25 @@ Pure: takes the CSV text (the CLI reads the file). Columns as ``../shared/data/p
 (see its README). A measured figure becomes a step time through its ``flop_convention``:
 
     megatron96, bloom_hw   96·B·s·L·h²(1 + s/6h + V/16Lh) = hardware FLOPs with full recompute
-    korthikanti72, nvidia_full_attn   72·B·s·L·h²(1 + s/6h + V/12Lh), generalised to GQA/SwiGLU as
-                           Megatron-Core does = our model FLOPs (full-square attention)
-    mosaic                 3·(2·N·s + 4·L·s²·h) per sequence (llm-foundry ``mfu``)
+    korthikanti72          72·B·s·L·h²(1 + s/6h + V/12Lh), i.e. Megatron-Core's general form
+                           12·B·s·L·h²(1 + m·f/h + G/a + s/h + V/2Lh) for GPT = our model FLOPs
+    nvidia_full_attn       that general form, whose attention part 12·L·h²·(1 + G/a + s/h) per
+                           token counts the full non-causal s x s product, as our model FLOPs do
+    mosaic                 3·(2·N·s + 4·L·s²·h) per sequence (llm-foundry ``mfu``), N = the
+                           source's parameter count (``params_b``)
 
-Unknown cells are resolved by ONE rule for every row (never per-row): kv_heads -> heads,
-ffn_hidden -> 4h, gpus_per_node -> 8, inter_node_gbps_per_gpu -> the accelerator's NIC,
-vocab -> solved from params_b with one (tied) embedding matrix; the tuning knobs micro_batch,
-vp, recompute and zero_stage, when empty or "unknown" -> the fastest setting that fits in memory
-among all their legal values (published runs are tuned by their authors); sequence_parallel, a
-framework feature rather than a knob (absent from DeepSpeed-era stacks), -> false. Rows whose
-accelerator is empty or unknown, or with no usable measurement, are skipped with the reason.
+Unknown cells (empty or "unknown") are resolved by ONE rule for every row, never per row:
+kv_heads -> heads, ffn_hidden -> 4h, gpus_per_node -> 8, inter_node_gbps_per_gpu -> the
+accelerator's NIC, tied_embeddings -> true (the default of Megatron-LM, Megatron-DeepSpeed and
+llm-foundry MPT, the stacks of the file, and the convention of their parameter counts), vocab ->
+solved from params_b with that one embedding matrix. Opt-in framework features are off unless the
+row states them: sequence_parallel -> false, vp -> 1 (interleaving needs Megatron's
+``--num-layers-per-virtual-pipeline-stage``; DeepSpeed's pipeline engine has none). The tuning
+knobs micro_batch, recompute and zero_stage -> the fastest setting that fits in memory among the
+planner's own grid (``perf.candidates``: the settings ``suanwang plan`` would consider), since
+published runs were tuned by their authors. A row that cannot be predicted (empty or unknown
+accelerator, malformed or impossible cells, a precision its accelerator lacks, no usable
+measurement) is skipped with the precise reason; it never stops the other rows.
 """
 
 from __future__ import annotations
@@ -31,13 +39,19 @@ from suanwang.core.efficiency import EfficiencyProfile
 from suanwang.core.errors import ConfigError
 from suanwang.core.hardware import Accelerator, Cluster
 from suanwang.core.model import ModelSpec
-from suanwang.core.parallelism import Parallelism
+from suanwang.core.parallelism import RECOMPUTE_MODES, Parallelism
 from suanwang.perf import flops as fl
-from suanwang.perf.candidates import FIELDS, Candidates
-from suanwang.perf.flops import RECOMPUTE_CODES
+from suanwang.perf.candidates import (
+    MICRO_BATCHES,
+    RECOMPUTE,
+    RECOMPUTE_NAMES,
+    VIRTUAL_STAGES,
+    ZERO_STAGES,
+    Candidates,
+)
 from suanwang.perf.memory import memory
 from suanwang.perf.predict import Prediction, check_config, predict
-from suanwang.perf.step import hardware, step_time
+from suanwang.perf.step import TRAINING_PRECISIONS, hardware, step_time
 
 REQUIRED = ("id", "layers", "hidden", "heads", "seq_len", "global_batch_seqs", "accelerator",
             "num_gpus", "tp", "pp", "dp")
@@ -108,56 +122,100 @@ def parse_runs(text: str, *, file: str = "runs.csv") -> list[RunRow]:
     return [RunRow(cells=dict(r)) for r in reader if (r.get("id") or "").strip()]
 
 
+def _int(row: RunRow, key: str, default: int | None = None, *, minimum: int = 1) -> int:
+    """The integer cell ``key``; ``default`` when unknown (ConfigError naming the column when
+    there is no default, the cell is not an integer, or it is below ``minimum``)."""
+    raw = row.get(key)
+    if raw.lower() in UNKNOWN:
+        if default is None:
+            raise ConfigError("is empty or unknown and has no default", field=key)
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{raw!r} is not an integer", field=key) from None
+    if value < minimum:
+        raise ConfigError(f"must be >= {minimum} (got {value})", field=key)
+    return value
+
+
+def _positive(row: RunRow, key: str) -> float | None:
+    """The positive number in cell ``key``; None when empty (ConfigError if not > 0)."""
+    raw = row.get(key)
+    if raw.lower() in UNKNOWN:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{raw!r} is not a number", field=key) from None
+    if not value > 0:
+        raise ConfigError(f"must be > 0 (got {raw})", field=key)
+    return value
+
+
 def row_model(row: RunRow) -> tuple[ModelSpec, list[str]]:
     """The row's model shape, with the defaults the module docstring lists."""
     notes: list[str] = []
-    h, layers, heads = int(row.get("hidden")), int(row.get("layers")), int(row.get("heads"))
-    kv = int(row.get("kv_heads") or heads)
-    ffn = int(row.get("ffn_hidden") or 4 * h)
-    swiglu = ffn != 4 * h
-    if row.get("vocab"):
-        vocab = int(row.get("vocab"))
-    else:
+    h, layers, heads = _int(row, "hidden"), _int(row, "layers"), _int(row, "heads")
+    kv = _int(row, "kv_heads", heads)
+    ffn = _int(row, "ffn_hidden", 4 * h)
+    kind = "swiglu" if ffn != 4 * h else "gelu"
+    tied = row.get("tied_embeddings").lower() not in ("false", "no", "0")
+    vocab = _int(row, "vocab", 0)
+    if not vocab:
+        params = _positive(row, "params_b")
+        if params is None:
+            raise ConfigError("vocab and params_b are both unknown: cannot size the embedding",
+                              field="vocab")
         probe = ModelSpec(name="probe", layers=layers, hidden=h, heads=heads, kv_heads=kv,
-                          ffn_hidden=ffn, vocab=1, ffn_kind="swiglu" if swiglu else "gelu")
-        rest = float(row.get("params_b")) * 1e9 - layers * probe.params_per_layer
-        vocab = max(int(rest / h), 1)
+                          ffn_hidden=ffn, vocab=1, ffn_kind=kind, tied_embeddings=tied)
+        rest = params * 1e9 - (probe.params - probe.embedding_params * (1 if tied else 2))
+        vocab = round(rest / (h * (1 if tied else 2)))
+        if vocab < 1:
+            raise ConfigError(f"params_b {params} is smaller than the layers alone",
+                              field="params_b")
         notes.append(f"vocab {vocab} solved from params_b")
     return ModelSpec(name=row.get("model") or row.id, layers=layers, hidden=h, heads=heads,
-                     kv_heads=kv, ffn_hidden=ffn, vocab=vocab, seq_len=int(row.get("seq_len")),
-                     ffn_kind="swiglu" if swiglu else "gelu"), notes
+                     kv_heads=kv, ffn_hidden=ffn, vocab=vocab, seq_len=_int(row, "seq_len"),
+                     ffn_kind=kind, tied_embeddings=tied), notes
 
 
 def measured_step_time_s(row: RunRow, model: ModelSpec, peak_flops_per_s: float) -> float | None:
     """The row's measured seconds per step, converted from TFLOP/s or MFU if needed."""
-    if row.get("measured_step_time_s"):
-        return float(row.get("measured_step_time_s"))
-    tokens = int(row.get("global_batch_seqs")) * model.seq_len
-    per_token = convention_flops_per_token(row.get("flop_convention"), model)
+    step = _positive(row, "measured_step_time_s")
+    if step is not None:
+        return step
+    tokens = _int(row, "global_batch_seqs") * model.seq_len
+    per_token = convention_flops_per_token(row.get("flop_convention"), model,
+                                           _positive(row, "params_b"))
     if per_token is None:
         return None
-    if row.get("measured_tflops_per_gpu"):
-        achieved = float(row.get("measured_tflops_per_gpu")) * 1e12
-    elif row.get("measured_mfu"):
-        achieved = float(row.get("measured_mfu")) * peak_flops_per_s
+    tflops, mfu = _positive(row, "measured_tflops_per_gpu"), _positive(row, "measured_mfu")
+    if tflops is not None:
+        achieved = tflops * 1e12
+    elif mfu is not None:
+        achieved = mfu * peak_flops_per_s
     else:
         return None
-    return per_token * tokens / (achieved * int(row.get("num_gpus")))
+    return per_token * tokens / (achieved * _int(row, "num_gpus"))
 
 
-def convention_flops_per_token(convention: str, model: ModelSpec) -> float | None:
-    """FLOPs per token a source's convention counts (None: unknown convention)."""
+def convention_flops_per_token(convention: str, model: ModelSpec,
+                               params_b: float | None = None) -> float | None:
+    """FLOPs per token a source's convention counts (None: unknown convention). ``mosaic`` is
+    defined on the source's own parameter count N (``params_b``; ours when it is not given)."""
     s = model.seq_len
     if convention in ("megatron96", "bloom_hw"):
         return fl.hardware_flops_per_token(model, s, "full")
     if convention in ("korthikanti72", "nvidia_full_attn"):
         return fl.model_flops_per_token(model, s)
     if convention == "mosaic":
-        return 6.0 * model.params + 12.0 * model.layers * s * model.hidden
+        n = params_b * 1e9 if params_b else float(model.params)
+        return 6.0 * n + 12.0 * model.layers * s * model.hidden
     return None
 
 
-OPT_IN = {"sequence_parallel": [False]}  # a framework feature, not a tuning knob: off unless stated
+OPT_IN = {"sequence_parallel": [False], "vp": [1]}  # framework features: off unless stated
 
 
 def _choices(row: RunRow, key: str, legal: list) -> tuple[list, bool]:
@@ -165,71 +223,78 @@ def _choices(row: RunRow, key: str, legal: list) -> tuple[list, bool]:
     if raw in UNKNOWN:
         return OPT_IN.get(key, legal), True
     if key == "sequence_parallel":
+        if raw not in ("true", "false"):
+            raise ConfigError(f"must be true, false or unknown (got {raw!r})", field=key)
         return [raw == "true"], False
-    return [raw if key == "recompute" else int(raw)], False
+    if key == "recompute":
+        if raw not in RECOMPUTE_MODES:
+            raise ConfigError(f"must be one of {', '.join(RECOMPUTE_MODES)} or unknown "
+                              f"(got {raw!r})", field=key)
+        return [raw], False
+    return [_int(row, key, minimum=0 if key == "zero_stage" else 1)], False
 
 
-def _legal(row: RunRow, model: ModelSpec) -> dict[str, list]:
-    b_per_dp = int(row.get("global_batch_seqs")) // int(row.get("dp"))
-    pp = int(row.get("pp"))
-    per_stage = model.layers // pp if model.layers % pp == 0 else 1
-    return {"micro_batch": [d for d in range(1, b_per_dp + 1) if b_per_dp % d == 0] or [1],
-            "vp": [v for v in range(1, per_stage + 1) if per_stage % v == 0] if pp > 1 else [1],
-            "recompute": ["none", "selective", "full"], "sequence_parallel": [False, True],
-            "zero_stage": [0, 1, 2, 3]}
+GRID = {  # the planner's grid for each tuning knob (legality is checked per combination)
+    "micro_batch": list(MICRO_BATCHES), "vp": list(VIRTUAL_STAGES),
+    "recompute": [RECOMPUTE_NAMES[r] for r in RECOMPUTE], "sequence_parallel": [False, True],
+    "zero_stage": list(ZERO_STAGES)}
 
 
 def validate_row(row: RunRow, accelerators: dict[str, Accelerator],
                  profile_for: Callable[[str], EfficiencyProfile]) -> RowResult | str:
-    """Predict one row; a string return is the reason it was skipped."""
+    """Predict one row; a string return is the reason it was skipped. Malformed or impossible
+    cells raise ConfigError / ValueError (``validate`` turns them into skip reasons)."""
     acc_name = row.get("accelerator")
-    if not acc_name:
-        return "accelerator cell is empty: the model will not guess the hardware"
+    if acc_name.lower() in UNKNOWN:
+        return "accelerator cell is empty or unknown: the model will not guess the hardware"
     if acc_name not in accelerators:
         return f"accelerator '{acc_name}' is not in the catalog"
     acc = accelerators[acc_name]
     model, notes = row_model(row)
     precision = row.get("precision") or "bf16"
+    if precision not in TRAINING_PRECISIONS:
+        raise ConfigError(f"must be one of {', '.join(TRAINING_PRECISIONS)} (got {precision!r})",
+                          field="precision")
     measured = measured_step_time_s(row, model, acc.peak(precision))
     if measured is None:
         return "no measured step time and no usable FLOP convention to derive one"
-    per_node = int(row.get("gpus_per_node") or 8)
-    gbps = float(row.get("inter_node_gbps_per_gpu")) if row.get("inter_node_gbps_per_gpu") \
-        else None
-    n = int(row.get("num_gpus"))
+    per_node = _int(row, "gpus_per_node", 8)
+    gbps = _positive(row, "inter_node_gbps_per_gpu")
+    n = _int(row, "num_gpus")
+    par = {k: _int(row, k, 1 if k == "cp" else None) for k in ("tp", "pp", "dp", "cp")}
+    if par["tp"] * par["pp"] * par["dp"] * par["cp"] != n:
+        raise ConfigError(f"tp·pp·dp·cp = {par['tp']}·{par['pp']}·{par['dp']}·{par['cp']} = "
+                          f"{par['tp'] * par['pp'] * par['dp'] * par['cp']} != num_gpus {n}",
+                          field="num_gpus")
     cluster = Cluster.of(acc, n, per_node, gbps)
-    best, chosen = _best_prediction(row, model, cluster, precision, profile_for(acc_name))
-    if best is None:
-        return "no legal setting of its unknown cells fits in memory"
+    best, chosen = _best_prediction(row, model, cluster, par, precision, profile_for(acc_name))
     err = 100.0 * (best.step_time_s - measured) / measured
     return RowResult(id=row.id, predicted_step_time_s=best.step_time_s,
                      measured_step_time_s=measured, error_pct=err, prediction=best,
                      assumptions=tuple(notes + chosen))
 
 
-def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, precision: str,
-                     profile: EfficiencyProfile) -> tuple[Prediction | None, list[str]]:
-    """Evaluate every legal setting of the unknown cells at once; predict the fastest that fits."""
-    legal = _legal(row, model)
-    keys = list(legal)
-    options, unknown = zip(*[_choices(row, k, legal[k]) for k in keys], strict=True)
-    base = {k: int(row.get(k) or 1) for k in ("tp", "pp", "dp", "cp")}
-    batch = int(row.get("global_batch_seqs"))
-    pars = []
+def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict[str, int],
+                     precision: str, profile: EfficiencyProfile) -> tuple[Prediction, list[str]]:
+    """Evaluate every legal setting of the unknown cells at once; predict the fastest that fits.
+    ConfigError (the first one met) when no setting is legal."""
+    keys = list(GRID)
+    options, unknown = zip(*[_choices(row, k, GRID[k]) for k in keys], strict=True)
+    batch = _int(row, "global_batch_seqs")
+    pars, first_error = [], None
     for combo in itertools.product(*options):
-        values = dict(zip(keys, combo, strict=True))
-        par = Parallelism(**base, **values)
         try:
+            par = Parallelism(**base, **dict(zip(keys, combo, strict=True)))
             check_config(model, cluster.num_devices, par, seq_len=model.seq_len,
                          global_batch_seqs=batch)
-        except ConfigError:
+        except ConfigError as exc:
+            first_error = first_error or exc
             continue
         pars.append(par)
     if not pars:
-        return None, []
-    c = Candidates(**{f: np.array([getattr(p, f) for p in pars]) for f in FIELDS[:7]},
-                   recompute=np.array([RECOMPUTE_CODES[p.recompute] for p in pars]),
-                   sequence_parallel=np.array([p.sequence_parallel for p in pars]))
+        assert first_error is not None
+        raise first_error
+    c = Candidates.of_many(pars)
     hw = hardware(cluster, profile, precision)
     st = step_time(model, model.seq_len, batch, c, hw)
     mem = memory(model, model.seq_len, c, st.num_micro, cluster.accelerator.hbm_bytes,
@@ -253,7 +318,10 @@ def validate(rows: list[RunRow], accelerators: dict[str, Accelerator],
     results: list[RowResult] = []
     skipped: list[tuple[str, str]] = []
     for row in rows:
-        out = validate_row(row, accelerators, profile_for)
+        try:
+            out = validate_row(row, accelerators, profile_for)
+        except (ConfigError, ValueError) as exc:  # one bad row never stops the others
+            out = str(exc)
         if isinstance(out, str):
             skipped.append((row.id, out))
         else:

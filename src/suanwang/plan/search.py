@@ -20,14 +20,16 @@ from suanwang.core.hardware import Cluster
 from suanwang.core.model import ModelSpec
 from suanwang.core.parallelism import Parallelism
 from suanwang.perf import flops as fl
-from suanwang.perf.candidates import Candidates
+from suanwang.perf.candidates import (
+    MICRO_BATCHES,
+    RECOMPUTE,
+    VIRTUAL_STAGES,
+    ZERO_STAGES,
+    Candidates,
+)
 from suanwang.perf.memory import memory
+from suanwang.perf.predict import check_sizes
 from suanwang.perf.step import hardware, step_time
-
-MICRO_BATCHES = (1, 2, 4, 8, 16, 32)
-VIRTUAL_STAGES = (1, 2, 3, 4, 6, 8)
-RECOMPUTE = (0, 1, 2)
-ZERO_STAGES = (0, 1, 2, 3)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +120,8 @@ def legality(model: ModelSpec, seq_len: int, global_batch_seqs: int,
         ("pp exceeds the number of layers", c.pp > model.layers),
         ("interleaving needs layers divisible by pp·vp",
          (c.vp > 1) & (model.layers % (c.pp * c.vp) != 0)),
+        ("ZeRO-2/3 with pipeline parallelism (no framework runs it)",
+         (c.zero_stage >= 2) & (c.pp > 1)),
         ("global batch not divisible by dp·micro_batch",
          global_batch_seqs % (c.dp * c.micro_batch) != 0),
     ]
@@ -131,9 +135,12 @@ def search(model: ModelSpec, cluster: Cluster, *, global_batch_seqs: int,
     ``tokens`` (optional) adds ``time_to_train_s`` = tokens / tokens-per-second to each plan.
     Raises InfeasibleError when nothing fits, with the rejection counts in the message.
     """
-    s = seq_len or model.seq_len
-    if global_batch_seqs < 1:
-        raise ConfigError("must be >= 1", field="global_batch")
+    s = seq_len if seq_len is not None else model.seq_len
+    check_sizes(seq_len=s, global_batch_seqs=global_batch_seqs)
+    if top < 1:
+        raise ConfigError(f"must be >= 1 (got {top})", field="top")
+    if tokens is not None and not tokens > 0:
+        raise ConfigError(f"must be > 0 (got {tokens})", field="tokens")
     hw = hardware(cluster, profile, precision)
     c = enumerate_candidates(model, cluster.num_devices, s)
     total = len(c)
@@ -152,8 +159,7 @@ def search(model: ModelSpec, cluster: Cluster, *, global_batch_seqs: int,
         rejected["does not fit in device memory"] = int((~mem.fits).sum())
     c = c.take(mem.fits)
     if len(c) == 0:
-        raise InfeasibleError(f"no configuration of {model.name} fits on {cluster.num_devices} x "
-                              f"{cluster.accelerator.name}; rejected: {rejected}")
+        raise InfeasibleError(_infeasible_message(model, cluster, rejected))
     st = step_time(model, s, global_batch_seqs, c, hw)
     order = np.argsort(st.step_time_s, kind="stable")[:top]
     state = mem.state_bytes()[mem.fits]
@@ -171,3 +177,14 @@ def search(model: ModelSpec, cluster: Cluster, *, global_batch_seqs: int,
             time_to_train_s=tokens / tps if tokens else None))
     return SearchResult(plans=tuple(plans), configs_evaluated=total, configs_feasible=len(c),
                         rejected=rejected)
+
+
+def _infeasible_message(model: ModelSpec, cluster: Cluster, rejected: dict[str, int]) -> str:
+    """Why nothing is left, worded from the rejection counts (the largest cause first)."""
+    counts = ", ".join(f"{n:,} {why}" for why, n in sorted(rejected.items(), key=lambda x: -x[1]))
+    where = f"{model.name} on {cluster.num_devices} x {cluster.accelerator.name}"
+    if "does not fit in device memory" in rejected:
+        return (f"no legal configuration of {where} fits in device memory (add devices or use a "
+                f"larger-memory accelerator); rejected: {counts}")
+    return (f"no legal configuration of {where}: every split violates a divisibility rule (try a "
+            f"device count with more small factors, or another global batch); rejected: {counts}")

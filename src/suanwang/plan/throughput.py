@@ -27,7 +27,7 @@ def tokens_per_s(model: ModelSpec | str, accelerator: str, devices: int, *,
     ``devices`` so that pure data parallelism stays legal.
     """
     spec = get_model(model) if isinstance(model, str) else model
-    s = seq_len or spec.seq_len
+    s = seq_len if seq_len is not None else spec.seq_len
     if global_batch_seqs is None:
         want = max(devices, (4 * 2**20) // s)
         global_batch_seqs = -(-want // devices) * devices

@@ -70,3 +70,20 @@ def test_bad_scenario_exits_2(tmp_path: Path):
                          capture_output=True, text=True, check=False)
     assert res.returncode == 2
     assert "field 'tp'" in res.stderr and "bad.yaml" in res.stderr
+
+
+PLAN = ["plan", "--model", "gpt3-175b", "--accelerator", "A100-SXM-80GB", "--gpus", "64",
+        "--global-batch", "64"]
+
+
+def test_plan_bad_flags_name_the_flag():
+    """Bad plan arguments exit 2 naming the command-line flag, never a negative step time."""
+    for extra, flag in ((["--seq-len", "-5"], "--seq-len"), (["--seq-len", "0"], "--seq-len"),
+                        (["--global-batch", "0"], "--global-batch"), (["--top", "-1"], "--top"),
+                        (["--tokens", "-1"], "--tokens"), (["--gpus", "0"], "--gpus"),
+                        (["--storage-gb-per-s", "0", "--tokens", "1e9"], "--storage-gb-per-s")):
+        args = PLAN + extra  # a repeated option: the last one wins
+        res = subprocess.run([sys.executable, "-m", "suanwang", *args], capture_output=True,
+                             text=True, check=False)
+        assert res.returncode == 2, (extra, res.stdout, res.stderr)
+        assert f"field '{flag}'" in res.stderr, (extra, res.stderr)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from suanwang.catalog import load_accelerators
+from suanwang.catalog import get_model, load_accelerators
 from suanwang.catalog.efficiency import get_efficiency, load_efficiency, parse_profiles
 from suanwang.catalog.fields import data_path, read_yaml
 from suanwang.core.errors import ConfigError
+from suanwang.core.hardware import Cluster
+from suanwang.core.parallelism import Parallelism
+from suanwang.perf import predict
 
 
 def test_every_accelerator_has_a_profile():
@@ -15,7 +18,22 @@ def test_every_accelerator_has_a_profile():
         prof = get_efficiency(name)
         assert 0 < prof.gemm_max_fraction <= 1
         if name not in load_efficiency():
-            assert prof.name == f"default (for {name})"
+            kind = load_accelerators()[name].kind
+            default = "default-cpu" if kind == "cpu" else "default"
+            assert prof.name == f"{default} (for {name})"
+
+
+def test_cpu_default_profile_is_not_the_gpu_stack():
+    """A CPU partition gets no FlashAttention, no overlap and a lower ceiling than the GPU
+    default, so its predicted MFU stays below its own ceiling."""
+    cpu = get_efficiency("CPU-2xEPYC9654")
+    assert cpu.name.startswith("default-cpu")
+    assert cpu.gemm_max_fraction < get_efficiency("B200").gemm_max_fraction
+    assert cpu.attention_factor == 1.0 and not cpu.tp_comm_overlap
+    acc = load_accelerators()["CPU-2xEPYC9654"]
+    p = predict(get_model("llama2-7b"), Cluster.of(acc, 64, 1), Parallelism(dp=64, zero_stage=1),
+                global_batch_seqs=64, profile=cpu)
+    assert 0 < p.mfu < cpu.gemm_max_fraction
 
 
 def test_calibrated_profiles_say_what_they_were_fitted_on():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,9 @@ from suanwang.core.errors import ConfigError
 from suanwang.core.hardware import Cluster
 from suanwang.core.parallelism import Parallelism
 from suanwang.perf import parse_scenario, predict
+from suanwang.perf.candidates import Candidates
+from suanwang.perf.memory import memory
+from suanwang.perf.partition import stage_layout
 
 A100 = get_accelerator("A100-SXM-80GB")
 H100 = get_accelerator("H100-SXM")
@@ -114,3 +118,39 @@ def test_bad_scenarios(patch, field):
         parse_scenario(dict(SCEN, **patch), file="s.yaml")
     assert err.value.field == field
     assert "s.yaml" in str(err.value)
+
+
+@pytest.mark.parametrize("kw,field", [
+    ({"seq_len": -5}, "seq_len"), ({"seq_len": 0}, "seq_len"),
+    ({"batch": 0}, "global_batch_seqs"), ({"precision": "fp64"}, "precision"),
+    ({"precision": "fp32"}, "precision"),
+])
+def test_bad_sizes_and_precisions_are_config_errors(kw, field):
+    with pytest.raises(ConfigError) as err:
+        run(Parallelism(tp=8, pp=8), **kw)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize("z", [2, 3])
+def test_zero_2_3_with_pipeline_is_refused(z):
+    """DeepSpeed forbids ZeRO-2/3 with its pipeline engine; Megatron's optimizer is ZeRO-1."""
+    with pytest.raises(ConfigError, match="ZeRO") as err:
+        run(Parallelism(tp=8, pp=2, dp=4, zero_stage=z))
+    assert err.value.field == "zero_stage" and "pp 1" in err.value.detail
+
+
+def test_time_and_memory_use_one_stage_layout():
+    """llama3-8b (32 layers, head = 1.84 layer-equivalents): FLOP-balanced stages, none empty,
+    equal chunks when interleaved, and the memory model holds the layers of the same layout."""
+    model = get_model("llama3-8b")
+    lay = stage_layout(model, model.seq_len, np.array([8, 8, 1, 5]), np.array([1, 2, 1, 1]))
+    assert list(lay.first_layers) == [5, 4, 32, 7] and list(lay.last_layers) == [3, 4, 32, 5]
+    for pp in (2, 4, 8, 16, 32):
+        lay = stage_layout(model, model.seq_len, np.array([pp]), np.array([1]))
+        first, last = float(lay.first_layers[0]), float(lay.last_layers[0])
+        assert last >= 1 and first >= 1
+        assert first * (pp - 1) + last >= model.layers >= (first - 1) * (pp - 1) + last
+    par = Parallelism(pp=8, dp=8)
+    mem = memory(model, model.seq_len, Candidates.of(par), np.array([8.0]), 80e9)
+    per_stage = float(mem.weights[0]) / 2  # bf16 weights of the heavier (first) stage
+    assert per_stage == pytest.approx(5 * model.params_per_layer + model.vocab * model.hidden)

@@ -7,7 +7,9 @@ import pytest
 from suanwang.catalog import load_accelerators
 from suanwang.catalog.efficiency import get_efficiency
 from suanwang.core.errors import ConfigError
-from suanwang.perf.validate import parse_runs, validate
+from suanwang.core.model import ModelSpec
+from suanwang.perf.candidates import MICRO_BATCHES, VIRTUAL_STAGES
+from suanwang.perf.validate import convention_flops_per_token, parse_runs, row_model, validate
 from tests.conftest import shared_data
 
 HEADER = ("id,model,params_b,layers,hidden,heads,kv_heads,ffn_hidden,seq_len,vocab,"
@@ -47,3 +49,66 @@ def test_published_runs_meet_targets():
     assert not rep.skipped
     assert rep.median_abs_error_pct() <= 8.0
     assert rep.p90_abs_error_pct() <= 20.0
+
+
+@pytest.mark.parametrize("patch,reason", [
+    ({",,,2048,51200,512,": ",unknown,,2048,51200,512,"}, None),  # kv_heads unknown -> heads
+    ({",fp16,,137,,": ",fp16,0,137,,"}, "measured_step_time_s"),
+    ({",fp16,,137,,": ",fp16,-3,137,,"}, "measured_step_time_s"),
+    ({",fp16,,137,,": ",fp8,,137,,"}, "fp8"),
+    ({",200,1,1,32,1,1,": ",200,1,1,16,1,1,"}, "num_gpus"),
+    ({",51200,512,": ",51200,0,"}, "global_batch_seqs"),
+    ({",fp16,,137,,": ",fp64,,137,,"}, "precision"),
+    ({",24,2304,": ",x,2304,"}, "layers"),
+])
+def test_bad_row_is_skipped_with_its_reason_and_others_still_run(patch, reason):
+    bad = R1.format(acc="A100-SXM-80GB").replace("r1,", "bad,", 1)
+    for old, new in patch.items():
+        assert old in bad
+        bad = bad.replace(old, new, 1)
+    rep = run(HEADER + bad + R1.format(acc="A100-SXM-80GB"))
+    ids = [r.id for r in rep.rows]
+    assert "r1" in ids
+    if reason is None:
+        assert "bad" in ids
+    else:
+        assert dict(rep.skipped)["bad"] and reason in dict(rep.skipped)["bad"]
+
+
+def test_vocab_solved_from_params_b_matches_the_declared_count():
+    """The vocab solved from params_b builds a model with params_b parameters (tied, one matrix)."""
+    row = R1.format(acc="A100-SXM-80GB").replace(",51200,512,", ",,512,", 1)
+    (model, notes), = [row_model(r) for r in parse_runs(HEADER + row)]
+    assert model.tied_embeddings and "solved" in notes[0]
+    assert model.params == pytest.approx(1.7e9, rel=1e-4)
+
+
+def test_mosaic_uses_the_sources_parameter_count():
+    """llm-foundry's MFU is 3·(2·N·s + 4·L·s²·h) per sequence with N = its own NumParams."""
+    row = next(r for r in parse_runs(shared_data("published_runs.csv").read_text())
+               if r.id == "mosaic_mpt7b_a100_80gb_8")
+    model, _ = row_model(row)
+    per_token = convention_flops_per_token("mosaic", model, 6.66)
+    assert per_token == pytest.approx(6 * 6.66e9 + 12 * 32 * 2048 * 4096)
+
+
+def test_nvidia_full_attn_is_megatron_core_general_form():
+    """README: 12·L·h²·(1 + m·f/h + G/a + s/h + V/2Lh) per token, attention as the full s x s
+    product (m = 3/2 SwiGLU), i.e. our model FLOPs."""
+    m = ModelSpec(name="g", layers=32, hidden=4096, heads=32, kv_heads=8, ffn_hidden=14336,
+                  vocab=128256, seq_len=8192, ffn_kind="swiglu")
+    L, h, s, V, f = 32, 4096, 8192, 128256, 14336
+    want = 12 * L * h * h * (1 + 1.5 * f / h + 8 / 32 + s / h + V / (2 * L * h))
+    assert convention_flops_per_token("nvidia_full_attn", m) == pytest.approx(want)
+
+
+def test_unknown_vp_is_not_interleaved():
+    """vp is an opt-in framework feature: unknown -> 1, never a setting outside the planner's
+    grid (BLOOM's Megatron-DeepSpeed had no interleaving)."""
+    rep = run(shared_data("published_runs.csv").read_text())
+    for r in rep.rows:
+        assert r.prediction.parallelism.vp in VIRTUAL_STAGES
+        if any(a.startswith("micro_batch unknown") for a in r.assumptions):
+            assert r.prediction.parallelism.micro_batch in MICRO_BATCHES
+        if r.id.startswith("bloom"):
+            assert r.prediction.parallelism.vp == 1

@@ -108,3 +108,30 @@ def test_tokens_per_s_and_goodput():
     g = assess_plan(model, cluster, plan, tokens=1e11)
     assert 0 < g.ettr <= 1 and g.time_to_train_s >= plan.time_to_train_s
     assert g.checkpoint_interval_s > 0 and g.expected_failures >= 0
+
+
+def test_zero_2_3_never_combined_with_pipelining():
+    res = search(get_model("gpt-18b"), Cluster.of(A100, 64, 8), global_batch_seqs=256,
+                 profile=get_efficiency(A100.name), top=10_000)
+    assert res.rejected["ZeRO-2/3 with pipeline parallelism (no framework runs it)"] > 0
+    assert all(p.parallelism.zero_stage < 2 or p.parallelism.pp == 1 for p in res.plans)
+
+
+@pytest.mark.parametrize("kw,field", [
+    ({"seq_len": -5}, "seq_len"), ({"seq_len": 0}, "seq_len"),
+    ({"global_batch_seqs": 0}, "global_batch_seqs"), ({"top": 0}, "top"),
+    ({"top": -1}, "top"), ({"tokens": -1.0}, "tokens"), ({"precision": "fp64"}, "precision"),
+])
+def test_bad_search_arguments(kw, field):
+    args = {"global_batch_seqs": 64, **kw}
+    with pytest.raises(ConfigError) as err:
+        search(SMALL, Cluster.of(A100, 8, 8), profile=get_efficiency(A100.name), **args)
+    assert err.value.field == field
+
+
+def test_infeasible_by_divisibility_says_so():
+    """1009 GPUs (a prime): only dp = 1009 or pp = 1009 splits exist, none legal for batch 512."""
+    with pytest.raises(InfeasibleError, match="divisibility") as err:
+        search(SMALL, Cluster.of(A100, 1009, 8), global_batch_seqs=512,
+               profile=get_efficiency(A100.name))
+    assert "fits" not in str(err.value)
