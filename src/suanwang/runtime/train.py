@@ -84,19 +84,26 @@ def grad_sync(model: torch.nn.Module, enabled: bool):
     return contextlib.nullcontext()
 
 
-def measured_peak_flops(run_dir: Path) -> float:
-    """Per-process fp32 matmul rate, measured once per run and cached (the CPU MFU denominator)."""
+def measured_peak_flops(run_dir: Path, trials: int = 20) -> float:
+    """Per-process fp32 matmul rate, measured once per run and cached (the CPU MFU denominator).
+
+    The best of ``trials`` short timings: on a shared machine the other ranks and jobs only ever
+    slow a trial down, so the fastest one is the closest to the core's real peak (a mean would
+    make MFU exceed 100% whenever the measurement was disturbed).
+    """
     cache = run_dir / "peak_flops.json"
     if cache.exists():
         return float(json.loads(cache.read_text())["peak_flops_per_s"])
     a = torch.randn(512, 512)
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < 0.2:
-        a @ a
-        n += 1
-    peak = 2 * 512**3 * n / (time.perf_counter() - t0)
-    cache.write_text(json.dumps({"peak_flops_per_s": peak, "how": "512x512 fp32 matmul"}))
-    return peak
+    best = 0.0
+    for _ in range(trials):
+        t0 = time.perf_counter()
+        for _ in range(4):
+            a @ a
+        best = max(best, 4 * 2 * 512**3 / (time.perf_counter() - t0))
+    cache.write_text(json.dumps({"peak_flops_per_s": best,
+                                 "how": f"best of {trials} x 4 fp32 512x512 matmuls"}))
+    return best
 
 
 def train(cfg: TrainConfig, *, rank: int, world: int, attempt: int, deadline_s: float) -> None:
