@@ -15,6 +15,7 @@ from suanwang.cli import (
     placement_cmd,
     reliability_cmd,
     runtime_cmd,
+    sim_cmd,
 )
 
 app = typer.Typer(
@@ -29,7 +30,7 @@ bench = typer.Typer(help="Benchmarks with named targets (medians, side-by-side r
                     no_args_is_help=True)
 app.add_typer(bench, name="bench")
 
-for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, runtime_cmd):
+for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd):
     _module.register(app, bench)
 
 

@@ -1,0 +1,142 @@
+"""EASY backfilling (Lifka 1995; Slurm's sched/backfill with one reservation).
+
+Jobs are considered in a priority order. Each one that fits starts. The first that does not fit
+gets a reservation: the pool and time (the "shadow time") at which enough running jobs are
+expected to have ended, and the devices left over then ("extra"). Later jobs may start now only
+if they cannot delay it: they run on another pool, or are predicted to end before the shadow
+time, or fit in the extra devices. Predictions are estimates (:meth:`ClusterState.estimate_s`),
+never true run times; a late-running job can still delay the reservation, as in Slurm.
+
+:class:`BackfillPass` is the reusable engine (fair share, priority and ``suanwang`` drive it with
+their own order); :class:`EasyBackfill` is the policy with first-come-first-served order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suanwang.sched.decisions import Decision, Start
+from suanwang.sched.placement import MAX_SLOWDOWN, choose_pool
+from suanwang.sched.state import ClusterState, JobView, Queue, allowed
+
+
+class BackfillPass:
+    """One scheduling pass: local copy of free devices, the reservations made so far, starts.
+
+    ``max_reservations`` is 1 for EASY; more makes it closer to conservative backfill.
+    """
+
+    __slots__ = ("cost_weight_s", "decisions", "free", "max_reservations", "now_s",
+                 "reservations", "started", "state", "total_free")
+
+    def __init__(self, state: ClusterState, now_s: float, *, max_reservations: int = 1,
+                 cost_weight_s: float = 0.0) -> None:
+        self.state = state
+        self.now_s = now_s
+        self.free = list(state.free)
+        self.total_free = sum(self.free)
+        self.max_reservations = max_reservations
+        self.cost_weight_s = cost_weight_s
+        self.reservations: list[list] = []  # [pool, shadow_s, extra_devices, job_id]
+        self.decisions: list[Decision] = []
+        self.started: list[tuple[int, float, int]] = []  # (pool, expected end, devices)
+
+    def consider(self, job: JobView, *, reserve: bool = True) -> bool:
+        """Start ``job`` if it fits without delaying a reservation; else maybe reserve for it.
+
+        Returns True when the job was started.
+        """
+        n = job.num_devices
+        if n > self.total_free and not (reserve and len(self.reservations)
+                                        < self.max_reservations):
+            return False
+        state = self.state
+        est_s = state.estimate_s(job)
+        pool = self._pool_for(job, est_s) if n <= self.total_free else None
+        if pool is not None:
+            self.free[pool] -= n
+            self.total_free -= n
+            self.decisions.append(Start(job.job_id, pool, n))
+            now_end = self.now_s + est_s / state.speed(job, pool) + job.restart_cost_s
+            self.started.append((pool, now_end, n))
+            return True
+        if reserve:
+            self.reserve(job)
+        return False
+
+    def _pool_for(self, job: JobView, est_s: float) -> int | None:
+        free = self.free
+        if not self.reservations:
+            return choose_pool(self.state, job, free, cost_weight_s=self.cost_weight_s,
+                               est_s=est_s)
+        # Mask pools where starting now would break a reservation.
+        masked = list(free)
+        n = job.num_devices
+        for i in range(len(masked)):
+            if masked[i] < n:
+                continue
+            for res in self.reservations:
+                if res[0] != i:
+                    continue
+                end_s = self.now_s + est_s / self.state.speed(job, i) + job.restart_cost_s
+                if end_s > res[1] and n > res[2]:
+                    masked[i] = -1
+                    break
+        pool = choose_pool(self.state, job, masked, cost_weight_s=self.cost_weight_s,
+                           est_s=est_s)
+        if pool is not None:
+            end_s = self.now_s + est_s / self.state.speed(job, pool) + job.restart_cost_s
+            for res in self.reservations:
+                if res[0] == pool and end_s > res[1]:
+                    res[2] -= n
+        return pool
+
+    def reserve(self, job: JobView) -> None:
+        """Reserve the pool where ``job`` is expected to be able to start soonest (if the pass
+        still has a reservation to give)."""
+        if len(self.reservations) >= self.max_reservations:
+            return
+        state, now_s, n = self.state, self.now_s, job.num_devices
+        speeds = [state.speed(job, i) if p.devices >= n and allowed(job, p) else 0.0
+                  for i, p in enumerate(state.pools)]
+        slowest_ok = max(speeds, default=0.0) / MAX_SLOWDOWN
+        best = None
+        for i in range(len(state.pools)):
+            if speeds[i] <= 0 or speeds[i] < slowest_ok:
+                continue  # never placed there (see placement.choose_pool)
+            avail = self.free[i]
+            sizes = [(state.expected_end_s(r, now_s), r.job.num_devices)
+                     for r in state.running.values() if r.pool == i]
+            sizes.extend((end_s, size) for p, end_s, size in self.started if p == i)
+            sizes.sort()
+            shadow = None
+            for end_s, size in sizes:
+                avail += size
+                if avail >= n:
+                    shadow = end_s
+                    break
+            if shadow is None:
+                continue
+            if best is None or shadow < best[1]:
+                best = [i, shadow, avail - n, job.job_id]
+        if best is not None:
+            self.reservations.append(best)
+
+
+@dataclass(frozen=True, slots=True)
+class EasyBackfill:
+    """First-come-first-served order with EASY backfilling on estimated run times."""
+
+    name: str = "backfill"
+    window: int = 100_000
+    preempts: bool = False
+
+    def decide(self, state: ClusterState, queue: Queue, now_s: float) -> list[Decision]:
+        bf = BackfillPass(state, now_s)
+        for k, job in enumerate(queue):
+            if k >= self.window:
+                break
+            if job.num_devices > bf.total_free and bf.reservations:
+                continue  # cheap skip: cannot start, reservation already made
+            bf.consider(job)
+        return bf.decisions

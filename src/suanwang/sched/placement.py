@@ -1,0 +1,84 @@
+"""Where a job should run: heterogeneity-, cost- and WAN-aware choice among pools that fit.
+
+Relative throughput of an accelerator for LLM training, until the performance model exposes one:
+``min(bf16 peak ratio, HBM bandwidth ratio)`` against a reference device. Training steps are
+mostly matmuls (compute-bound, bf16 peak) with memory-bound parts (attention softmax, norms,
+optimizer); taking the minimum is a deliberately conservative roofline proxy (Williams et al.,
+"Roofline", CACM 2009). Devices without bf16 (CPU partitions) fall back to fp32 peak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from suanwang.core.hardware import Accelerator
+from suanwang.sched.state import ClusterState, JobView, allowed
+
+
+def _training_peak(acc: Accelerator) -> float:
+    peaks = acc.peak_flops_per_s
+    return peaks.get("bf16") or peaks.get("fp16") or peaks.get("fp32") or 0.0
+
+
+def throughput_ratio(acc: Accelerator, reference: Accelerator) -> float:
+    """Relative per-device training throughput of ``acc`` vs ``reference`` (1.0 = same)."""
+    ref_peak = _training_peak(reference)
+    ref_bw = reference.hbm_bytes_per_s
+    compute = _training_peak(acc) / ref_peak if ref_peak else 1.0
+    memory = acc.hbm_bytes_per_s / ref_bw if ref_bw else 1.0
+    return max(min(compute, memory), 1e-3)
+
+
+def staging_s(state: ClusterState, job: JobView, center: str) -> float:
+    """Seconds to copy the job's input data over the WAN to ``center`` (0 when local)."""
+    if not job.data_bytes or job.data_center is None or job.data_center == center:
+        return 0.0
+    bw = state.wan_bytes_per_s.get((job.data_center, center), state.default_wan_bytes_per_s)
+    return job.data_bytes / bw
+
+
+MAX_SLOWDOWN = 4.0
+"""A job never starts on a pool more than this many times slower than the fastest pool it may
+use: waiting for a fast pool beats crawling on a CPU partition (assumption, see docs)."""
+
+
+def choose_pool(state: ClusterState, job: JobView, free: Sequence[int], *,
+                cost_weight_s: float = 0.0, est_s: float | None = None) -> int | None:
+    """The pool index where ``job`` should start now, or None if none has room.
+
+    Score (lower is better): data staging time + predicted run time ``est/speed`` + restart
+    cost, plus ``cost_weight_s`` seconds per unit of predicted cost (device-hours x price).
+    Ties go to the pool left with fewer free devices (best fit, less fragmentation).
+    """
+    n = job.num_devices
+    pools = state.pools
+    if len(pools) == 1:
+        ok = free[0] >= n and allowed(job, pools[0]) and state.speed(job, 0) > 0
+        return 0 if ok else None
+    accs = job.accelerators
+    per_job = job.model is not None and state.throughput is not None
+    if accs is None and not per_job:
+        fastest = state.fastest_speed(n)
+    else:
+        fastest = max((state.speed(job, i) for i, p in enumerate(pools)
+                       if p.devices >= n and allowed(job, p)), default=0.0)
+    slowest_ok = fastest / MAX_SLOWDOWN
+    best, best_score, best_left = None, 0.0, 0
+    for i, left in enumerate(free):
+        left -= n
+        if left < 0:
+            continue
+        pool = pools[i]
+        speed = state.speed(job, i) if per_job else pool.speed
+        if speed <= 0 or speed < slowest_ok or (accs is not None and pool.accelerator not in accs):
+            continue
+        if est_s is None:
+            est_s = state.estimate_s(job)
+        run_s = est_s / speed + job.restart_cost_s
+        score = run_s + (staging_s(state, job, pool.center) if job.data_bytes else 0.0)
+        if cost_weight_s:
+            score += cost_weight_s * n * run_s / 3600.0 * pool.price_per_device_hour
+        if best is None or score < best_score - 1e-9 or (
+                abs(score - best_score) <= 1e-9 and left < best_left):
+            best, best_score, best_left = i, score, left
+    return best

@@ -1,0 +1,188 @@
+"""What a scheduling policy sees: queued jobs, running jobs and pools of free devices.
+
+A policy is a pure function of ``(state, queue, now_s)``; it never mutates these objects. The
+simulator keeps one :class:`ClusterState` up to date incrementally (so a decision costs what the
+policy reads, not O(running jobs)); the live control loop builds one from the store each tick.
+Both drivers hand the policy the same types, so the same policy runs under both unchanged.
+
+Device counts are whole devices. A job is a gang: it runs on ``num_devices`` devices of ONE pool
+(one accelerator type in one center), all at once or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobView:
+    """A job as the scheduler knows it. It never carries the job's true duration.
+
+    ``estimate_s`` is a prediction of the run time on a speed-1.0 device supplied at submission
+    (the planner's step-time prediction for training jobs); None lets the state's estimator
+    predict it (per-user history for trace jobs). ``requested_s`` is a user wall-time limit (0 =
+    none). ``accelerators`` restricts the device types (None = any). ``data_center`` is where the
+    job's input data lives and ``data_bytes`` its size: placing it elsewhere costs a WAN copy.
+    ``done_s`` is checkpointed progress (speed-1.0 seconds) of a job preempted or failed before.
+    ``model`` (a catalog model name) lets the state's ``throughput`` give job-specific speeds.
+    """
+
+    job_id: int
+    user: str
+    tenant: str
+    num_devices: int
+    submit_s: float
+    priority: int = 0
+    estimate_s: float | None = None
+    requested_s: float = 0.0
+    accelerators: frozenset[str] | None = None
+    data_center: str | None = None
+    data_bytes: float = 0.0
+    preemptible: bool = True
+    checkpoint_interval_s: float = 0.0
+    restart_cost_s: float = 0.0
+    done_s: float = 0.0
+    restarts: int = 0
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolView:
+    """A homogeneous pool: one accelerator type in one center.
+
+    ``speed`` is the relative training throughput per device (1.0 = the reference device); a job
+    runs ``1/speed`` times as long here as on the reference. Price per device-hour is in the
+    federation's currency; watts per device include node overhead, PUE is the center's.
+    """
+
+    name: str
+    center: str
+    accelerator: str
+    devices: int
+    devices_per_node: int = 8
+    speed: float = 1.0
+    price_per_device_hour: float = 0.0
+    watts_per_device: float = 0.0
+    pue: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunningView:
+    """A running job: where, since when, and what the scheduler expects of it."""
+
+    job: JobView
+    pool: int
+    start_s: float
+
+
+class RuntimeEstimator(Protocol):
+    """Predicts a job's run time on a speed-1.0 device from what is known now (never the truth).
+
+    ``skill`` in [0, 1] says how far the predictions have proven better than knowing nothing
+    (1 = trust fully); policies that order by predictions fall back to arrival order at 0.
+    """
+
+    skill: float
+
+    def predict_s(self, job: JobView) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FixedEstimator:
+    """Uses the job's own ``estimate_s`` (planner prediction), else ``default_s``."""
+
+    default_s: float = 3600.0
+    skill: float = 1.0  # planner predictions are trusted (errors of tens of percent)
+
+    def predict_s(self, job: JobView) -> float:
+        return job.estimate_s if job.estimate_s is not None else self.default_s
+
+
+@dataclass(slots=True, kw_only=True)
+class ClusterState:
+    """Everything a policy may read besides the queue.
+
+    ``free`` is aligned with ``pools`` (free devices per pool). ``running`` maps job id to its
+    :class:`RunningView`. ``tenant_devices`` is devices held now per tenant; ``shares`` the
+    tenants' fair-share weights (missing = 1.0). ``wan_bytes_per_s`` maps a (src, dst) center
+    pair to WAN bandwidth for data staging (missing pairs: ``default_wan_bytes_per_s``).
+    """
+
+    pools: Sequence[PoolView]
+    free: Sequence[int]
+    running: Mapping[int, RunningView]
+    estimator: RuntimeEstimator = field(default_factory=FixedEstimator)
+    throughput: Callable[[str, str, int], float] | None = None
+    reference_accelerator: str = "A100-SXM-80GB"
+    tenant_devices: Mapping[str, int] = field(default_factory=dict)
+    shares: Mapping[str, float] = field(default_factory=dict)
+    wan_bytes_per_s: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    default_wan_bytes_per_s: float = 1.25e9
+    _fastest: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
+    _speeds: dict[tuple[str, str, int], float] = field(default_factory=dict, repr=False,
+                                                       compare=False)
+
+    def speed(self, job: JobView, pool: int) -> float:
+        """Relative speed of ``job`` on pool index ``pool`` (0 = cannot run there).
+
+        Without a model or a throughput function: the pool's generic ``speed``. With both:
+        ``throughput(model, accelerator, devices) / throughput(model, reference, devices)``,
+        the performance model's tokens/s ratio for this job's model and gang size (memoized).
+        """
+        p = self.pools[pool]
+        if job.model is None or self.throughput is None:
+            return p.speed
+        key = (job.model, p.accelerator, job.num_devices)
+        s = self._speeds.get(key)
+        if s is None:
+            ref = self.throughput(job.model, self.reference_accelerator, job.num_devices)
+            s = (self.throughput(job.model, p.accelerator, job.num_devices) / ref if ref > 0
+                 else p.speed)
+            self._speeds[key] = s
+        return s
+
+    def fastest_speed(self, num_devices: int) -> float:
+        """Speed of the fastest pool that can ever host ``num_devices`` (any accelerator);
+        memoized, as pools do not change."""
+        speed = self._fastest.get(num_devices)
+        if speed is None:
+            speed = max((p.speed for p in self.pools if p.devices >= num_devices), default=0.0)
+            self._fastest[num_devices] = speed
+        return speed
+
+    def estimate_s(self, job: JobView) -> float:
+        """Predicted remaining run time on a speed-1.0 device (estimate minus saved progress)."""
+        est = job.estimate_s if job.estimate_s is not None else self.estimator.predict_s(job)
+        if job.requested_s > 0:
+            est = min(est, job.requested_s)
+        return max(est - job.done_s, 1.0)
+
+    def expected_end_s(self, run: RunningView, now_s: float) -> float:
+        """When the scheduler expects a running job to end.
+
+        Before its estimate runs out: start + estimate / speed. After (under-predicted), the
+        job is expected to run as long again as it has run (a doubling guess, as a job that
+        has lasted t is likely to last about t more), never before ``now_s + 1``.
+        """
+        speed = self.speed(run.job, run.pool)
+        elapsed = now_s - run.start_s
+        est = self.estimate_s(run.job) / speed + run.job.restart_cost_s
+        if elapsed < est:
+            return run.start_s + est
+        return now_s + max(elapsed, 1.0)
+
+    def fits_anywhere(self, job: JobView) -> bool:
+        """True when some pool could ever host the job (size and accelerator constraint)."""
+        return any(allowed(job, p) and p.devices >= job.num_devices and self.speed(job, i) > 0
+                   for i, p in enumerate(self.pools))
+
+
+def allowed(job: JobView, pool: PoolView) -> bool:
+    """Whether the job's accelerator constraint admits the pool's type."""
+    return job.accelerators is None or pool.accelerator in job.accelerators
+
+
+Queue = Collection[JobView]
+"""The waiting jobs in submission order (a preempted job re-enters at its submit position)."""

@@ -1,0 +1,97 @@
+"""The simulated hardware: pools built from a federation file or one homogeneous cluster.
+
+Each pool's ``speed`` is its accelerator's training throughput relative to a reference device
+(:func:`suanwang.sched.placement.throughput_ratio`); trace run times are taken as measured on the
+reference, so a job runs ``runtime / speed`` seconds on a pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from suanwang.catalog import get_accelerator, load_federation
+from suanwang.core.errors import ConfigError
+from suanwang.core.federation import Federation
+from suanwang.sched.placement import throughput_ratio
+from suanwang.sched.state import PoolView
+
+REFERENCE_ACCELERATOR = "A100-SXM-80GB"
+
+
+@dataclass(kw_only=True)
+class SimCluster:
+    """Pools the simulator runs jobs on, with WAN bandwidth between centers (bytes/s)."""
+
+    name: str
+    pools: list[PoolView]
+    wan_bytes_per_s: dict[tuple[str, str], float] = field(default_factory=dict)
+    currency: str = ""
+    failure_multipliers: list[float] = field(default_factory=list)
+
+    @property
+    def devices(self) -> int:
+        return sum(p.devices for p in self.pools)
+
+
+def homogeneous(num_devices: int, *, accelerator: str = REFERENCE_ACCELERATOR,
+                devices_per_node: int = 8, price_per_device_hour: float = 0.0) -> SimCluster:
+    """One cluster of ``num_devices`` devices (``devices_per_node`` per node), speed 1.0."""
+    if num_devices < 1:
+        raise ConfigError(f"must be >= 1 (got {num_devices})", field="cluster-gpus")
+    acc = get_accelerator(accelerator)
+    pool = PoolView(name=f"cluster/{acc.name}", center="cluster", accelerator=acc.name,
+                    devices=num_devices, devices_per_node=devices_per_node, speed=1.0,
+                    price_per_device_hour=price_per_device_hour,
+                    watts_per_device=acc.tdp_watts, pue=1.0)
+    return SimCluster(name=f"{num_devices} x {acc.name}", pools=[pool])
+
+
+def from_federation(fed: Federation, *, reference: str = REFERENCE_ACCELERATOR) -> SimCluster:
+    """Pools of every center (CPU-only pools included: jobs may be constrained away from them)."""
+    ref = get_accelerator(reference)
+    pools = []
+    mults = []
+    for c in fed.centers:
+        for p in c.pools:
+            mults.append(p.failure_rate_multiplier)
+            pools.append(PoolView(
+                name=f"{c.name}/{p.accelerator.name}", center=c.name,
+                accelerator=p.accelerator.name, devices=p.devices,
+                devices_per_node=p.devices_per_node,
+                speed=throughput_ratio(p.accelerator, ref),
+                price_per_device_hour=p.price_per_device_hour,
+                watts_per_device=p.watts_per_device, pue=c.pue))
+    wan = {}
+    for link in fed.links:
+        bw = link.bits_per_s / 8.0
+        wan[(link.a, link.b)] = bw
+        wan[(link.b, link.a)] = bw
+    return SimCluster(name=fed.name, pools=pools, wan_bytes_per_s=wan, currency=fed.currency,
+                      failure_multipliers=mults)
+
+
+def load_cluster(federation: str | None) -> SimCluster:
+    """A federation file (None = the packaged demo federation) as a :class:`SimCluster`."""
+    return from_federation(load_federation(federation))
+
+
+def scaled_accelerator_pools(cluster: SimCluster, devices: int) -> SimCluster:
+    """The cluster's accelerator pools (CPU-only pools dropped) scaled to about ``devices``
+    devices in total, node counts rounded; for benchmarks at sizes no demo file has."""
+    accel = [p for p in cluster.pools if p.speed >= 0.25]
+    total = sum(p.devices for p in accel)
+    if not accel or devices < 1:
+        raise ConfigError("need at least one accelerator pool and >= 1 device", field="gpus")
+    pools, mults = [], []
+    for p in accel:
+        nodes = max(1, round(p.devices / p.devices_per_node * devices / total))
+        pools.append(PoolView(name=p.name, center=p.center, accelerator=p.accelerator,
+                              devices=nodes * p.devices_per_node,
+                              devices_per_node=p.devices_per_node, speed=p.speed,
+                              price_per_device_hour=p.price_per_device_hour,
+                              watts_per_device=p.watts_per_device, pue=p.pue))
+        mults.append(cluster.failure_multipliers[cluster.pools.index(p)]
+                     if cluster.failure_multipliers else 1.0)
+    return SimCluster(name=f"{cluster.name} x{devices / total:.1f}", pools=pools,
+                      wan_bytes_per_s=cluster.wan_bytes_per_s, currency=cluster.currency,
+                      failure_multipliers=mults)

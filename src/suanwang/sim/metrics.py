@@ -1,0 +1,131 @@
+"""Per-job log of a simulation and the summary metrics computed from it.
+
+* JCT (job completion time) = end - submit; queueing delay = first start - submit.
+* utilization = busy device-seconds / (devices x makespan); makespan = last end - first submit.
+* ETTR (effective training time ratio, failure_stats.md §3 item 5) = 1 - unproductive / busy
+  device-seconds, unproductive being work lost to preemptions and failures since the last
+  checkpoint, restart costs and WAN data staging.
+* cost = device-hours x pool price (federation currency); energy = device-seconds x watts per
+  device x PUE, in kWh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from suanwang.sched.state import PoolView
+
+
+class JobLog:
+    """Times per job (lists: cheap appends in the hot loop) and running totals."""
+
+    def __init__(self, n: int) -> None:
+        nan = float("nan")
+        self.submit = [nan] * n
+        self.first_start = [nan] * n
+        self.end = [nan] * n
+        self.busy_device_s = 0.0
+        self.unproductive_device_s = 0.0
+        self.cost = 0.0
+        self.energy_j = 0.0
+        self.preemptions = 0
+        self.failures = 0
+        self.rejected_jobs = 0
+        self.constraints_dropped = 0
+
+    def submitted(self, i: int, t: float) -> None:
+        self.submit[i] = t
+
+    def started(self, i: int, t: float) -> None:
+        if self.first_start[i] != self.first_start[i]:  # NaN: first start
+            self.first_start[i] = t
+
+    def add_run(self, device_s: float, pool: PoolView) -> None:
+        self.busy_device_s += device_s
+        self.cost += device_s / 3600.0 * pool.price_per_device_hour
+        self.energy_j += device_s * pool.watts_per_device * pool.pue
+
+    def interrupted(self, *, failed: bool, lost_device_s: float) -> None:
+        self.unproductive_device_s += lost_device_s
+        if failed:
+            self.failures += 1
+        else:
+            self.preemptions += 1
+
+    def ended(self, i: int, t: float, *, overhead_device_s: float = 0.0) -> None:
+        assert self.end[i] != self.end[i], f"job {i} ended twice"
+        self.end[i] = t
+        self.unproductive_device_s += overhead_device_s
+
+    def rejected(self, i: int) -> None:
+        self.rejected_jobs += 1
+
+
+@dataclass(kw_only=True)
+class SimResult:
+    """Summary of one simulation (seconds, device counts, federation currency, kWh)."""
+
+    policy: str
+    jobs: int
+    finished: int
+    rejected: int
+    mean_jct_s: float
+    p50_jct_s: float
+    p99_jct_s: float
+    mean_wait_s: float
+    p99_wait_s: float
+    utilization: float
+    makespan_s: float
+    ettr: float
+    cost: float
+    energy_kwh: float
+    preemptions: int
+    failures: int
+    wall_s: float
+    events: int
+    jct_s: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    timeline: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 2)))
+    devices: int = 0
+    constraints_dropped: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "mean_jct_s": self.mean_jct_s, "p50_jct_s": self.p50_jct_s,
+            "p99_jct_s": self.p99_jct_s, "mean_wait_s": self.mean_wait_s,
+            "p99_wait_s": self.p99_wait_s, "utilization": self.utilization,
+            "makespan_s": self.makespan_s, "jobs": self.jobs, "finished": self.finished,
+            "rejected": self.rejected, "ettr": self.ettr, "cost": self.cost,
+            "energy_kwh": self.energy_kwh, "preemptions": self.preemptions,
+            "failures": self.failures, "constraints_dropped": self.constraints_dropped,
+            "wall_s": self.wall_s, "events": self.events,
+        }
+
+
+def summarize(policy: str, log: JobLog, cluster, workload, *, wall_s: float, events: int,
+              timeline: list[tuple[float, int]]) -> SimResult:
+    submit = np.asarray(log.submit, dtype=float)
+    start = np.asarray(log.first_start, dtype=float)
+    end = np.asarray(log.end, dtype=float)
+    done = ~np.isnan(end)
+    jct = end[done] - submit[done]
+    wait = start[done] - submit[done]
+    devices = cluster.devices
+    makespan = float(end[done].max() - np.nanmin(submit)) if done.any() else 0.0
+
+    def stat(a: np.ndarray, f) -> float:
+        return float(f(a)) if len(a) else 0.0
+
+    busy = log.busy_device_s
+    return SimResult(
+        policy=policy, jobs=len(workload), finished=int(done.sum()), rejected=log.rejected_jobs,
+        mean_jct_s=stat(jct, np.mean), p50_jct_s=stat(jct, lambda a: np.percentile(a, 50)),
+        p99_jct_s=stat(jct, lambda a: np.percentile(a, 99)), mean_wait_s=stat(wait, np.mean),
+        p99_wait_s=stat(wait, lambda a: np.percentile(a, 99)),
+        utilization=busy / (devices * makespan) if makespan > 0 else 0.0,
+        makespan_s=makespan, ettr=1.0 - log.unproductive_device_s / busy if busy else 1.0,
+        cost=log.cost, energy_kwh=log.energy_j / 3.6e6, preemptions=log.preemptions,
+        failures=log.failures, wall_s=wall_s, events=events, jct_s=jct,
+        timeline=np.asarray(timeline, dtype=float).reshape(-1, 2), devices=devices,
+        constraints_dropped=log.constraints_dropped)

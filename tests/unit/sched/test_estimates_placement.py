@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import math
+
+from suanwang.catalog import get_accelerator
+from suanwang.sched.estimates import UserHistoryEstimator
+from suanwang.sched.placement import choose_pool, throughput_ratio
+from tests.unit.sched.helpers import job, pool, state
+
+
+def test_history_estimator_is_online_and_falls_back():
+    e = UserHistoryEstimator(default_s=3600.0)
+    j = job(1, 8, est=None, user="u")
+    assert e.predict_s(j) == 3600.0  # nothing known yet
+    e.observe(job(2, 8, user="u"), 100.0)
+    e.observe(job(3, 8, user="u"), 300.0)
+    assert e.predict_s(j) == 200.0  # same user, same size
+    assert e.predict_s(job(4, 1, est=None, user="u")) == 200.0  # same user, any size
+    other = e.predict_s(job(5, 1, est=None, user="v"))
+    assert math.isclose(other, math.sqrt(100.0 * 300.0))  # global geometric mean
+
+
+def test_throughput_ratio_is_min_of_compute_and_memory():
+    a100 = get_accelerator("A100-SXM-80GB")
+    h100 = get_accelerator("H100-SXM")
+    h20 = get_accelerator("H20")
+    assert throughput_ratio(a100, a100) == 1.0
+    assert 1.5 < throughput_ratio(h100, a100) < 3.2
+    assert throughput_ratio(h20, a100) < 1.0  # H20: high HBM bandwidth but low bf16 peak
+
+
+def test_placement_weighs_speed_staging_and_cost():
+    pools = [pool(8, name="far-fast", center="far", speed=2.0),
+             pool(8, name="near", center="near", speed=1.0)]
+    # 10 TB of data at "near", 1.25 GB/s WAN: staging 8000 s beats a 2x speed-up on 1000 s.
+    j = job(1, 8, est=1000.0, data_center="near", data_bytes=10e12)
+    assert choose_pool(state(pools), j, [8, 8]) == 1
+    assert choose_pool(state(pools), job(2, 8, est=1000.0), [8, 8]) == 0
+    # Cost-aware: an expensive fast pool loses when seconds are cheap relative to money.
+    pools = [pool(8, name="fast", speed=2.0, price=100.0), pool(8, name="cheap", price=1.0)]
+    assert choose_pool(state(pools), job(3, 8, est=3600.0), [8, 8]) == 0
+    assert choose_pool(state(pools), job(3, 8, est=3600.0), [8, 8], cost_weight_s=100.0) == 1
+
+
+def test_placement_respects_constraints_and_slowdown_cap():
+    pools = [pool(8, name="cpu", speed=0.1, accelerator="CPU"), pool(8, name="gpu", speed=1.0,
+                                                                    accelerator="X")]
+    assert choose_pool(state(pools), job(1, 4), [8, 0]) is None  # 10x slower: wait instead
+    assert choose_pool(state(pools), job(1, 4, accelerators=frozenset({"CPU"})), [8, 8]) == 0
+
+
+def test_job_specific_speed_from_throughput_function():
+    tput = {("m", "A100-SXM-80GB"): 100.0, ("m", "fast"): 300.0, ("m", "tiny"): 0.0}
+    pools = [pool(8, name="a", accelerator="A100-SXM-80GB"),
+             pool(8, name="f", accelerator="fast", speed=1.1),
+             pool(8, name="t", accelerator="tiny", speed=5.0)]
+    st = state(pools, throughput=lambda m, acc, n: tput[(m, acc)])
+    j = job(1, 8, model="m")
+    assert [st.speed(j, i) for i in range(3)] == [1.0, 3.0, 0.0]
+    assert st.speed(job(2, 8), 2) == 5.0  # no model: the pool's generic speed
+    assert choose_pool(st, j, [8, 8, 8]) == 1  # model does not fit on "tiny": never there
+    assert choose_pool(st, j, [8, 0, 8]) == 0
