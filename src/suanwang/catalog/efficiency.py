@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from suanwang.catalog.accelerators import load_accelerators
-from suanwang.catalog.fields import Entry, data_path, entry_name, read_yaml, top_list
+from suanwang.catalog.fields import Entry, data_path, parse_named, read_yaml
 from suanwang.core.efficiency import EfficiencyProfile
 from suanwang.core.errors import ConfigError
 
@@ -53,14 +53,7 @@ def parse_profile(item: object, *, file: str, entry: str) -> EfficiencyProfile:
 
 
 def parse_profiles(doc: object, file: str) -> dict[str, EfficiencyProfile]:
-    out: dict[str, EfficiencyProfile] = {}
-    for i, item in enumerate(top_list(doc, "profiles", file)):
-        entry = entry_name(item, i, "profile")
-        prof = parse_profile(item, file=file, entry=entry)
-        if prof.name in out:
-            raise ConfigError(f"duplicate profile '{prof.name}'", file=file, entry=entry,
-                              field="name")
-        out[prof.name] = prof
+    out = parse_named(doc, "profiles", file, "profile", parse_profile)
     if DEFAULT not in out:
         raise ConfigError(f"needs a '{DEFAULT}' profile for accelerators without measurements",
                           file=file)

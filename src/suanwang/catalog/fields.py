@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -118,3 +118,25 @@ def top_list(doc: Any, key: str, file: str) -> list[Any]:
 def entry_name(item: Any, index: int, kind: str) -> str:
     name = item.get("name") if isinstance(item, Mapping) else None
     return f"{kind} '{name}'" if isinstance(name, str) else f"{kind} #{index + 1}"
+
+
+class _Named(Protocol):
+    name: str
+
+
+T = TypeVar("T", bound=_Named)
+
+
+def parse_named(doc: Any, key: str, file: str, kind: str,
+                parse_one: Callable[..., T]) -> dict[str, T]:
+    """Parse the list under ``key`` with ``parse_one(item, file=, entry=)`` into ``{name: value}``,
+    rejecting duplicate names (the shape every catalog file shares)."""
+    out: dict[str, T] = {}
+    for i, item in enumerate(top_list(doc, key, file)):
+        entry = entry_name(item, i, kind)
+        value = parse_one(item, file=file, entry=entry)
+        if value.name in out:
+            raise ConfigError(f"duplicate {kind} name '{value.name}'", file=file, entry=entry,
+                              field="name")
+        out[value.name] = value
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from suanwang.catalog.fields import Entry, data_path, entry_name, read_yaml, top_list
+from suanwang.catalog.fields import Entry, data_path, parse_named, read_yaml
 from suanwang.core.errors import ConfigError
 from suanwang.core.model import FFN_KINDS, ModelSpec
 
@@ -34,15 +34,7 @@ def parse_model(item: object, *, file: str, entry: str) -> ModelSpec:
 
 
 def parse_models(doc: object, file: str) -> dict[str, ModelSpec]:
-    out: dict[str, ModelSpec] = {}
-    for i, item in enumerate(top_list(doc, "models", file)):
-        entry = entry_name(item, i, "model")
-        spec = parse_model(item, file=file, entry=entry)
-        if spec.name in out:
-            raise ConfigError(f"duplicate model name '{spec.name}'", file=file, entry=entry,
-                              field="name")
-        out[spec.name] = spec
-    return out
+    return parse_named(doc, "models", file, "model", parse_model)
 
 
 @lru_cache(maxsize=8)
