@@ -45,7 +45,104 @@ def _workload(trace: Path | None, fmt: str, jobs: int, devices: int, seed: int, 
     return load_trace(trace, fmt)
 
 
-def register(app: typer.Typer, bench: typer.Typer) -> None:
+def _run_policies(policies, workload, cluster, opts_for) -> list:
+    """Simulate each policy with a progress bar (hidden when ``opts_for`` is told so)."""
+    from rich.progress import Progress
+
+    from suanwang.sim.engine import simulate
+
+    results = []
+    with Progress(console=console, transient=True, disable=opts_for.quiet) as progress:
+        for pol in policies:
+            task = progress.add_task(f"{pol.name}", total=len(workload))
+            opts = opts_for(lambda i, task=task: progress.update(task, completed=i))
+            results.append(simulate(workload, cluster, pol, opts))
+            progress.update(task, completed=len(workload))
+    return results
+
+
+def _n(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _print_table(results, workload, cluster, estimator: str, node_aware: bool) -> None:
+    rows = [[r.policy, _n(r.mean_jct_s), _n(r.p50_jct_s), _n(r.p99_jct_s), _n(r.mean_wait_s),
+             _n(r.p99_wait_s), _n(r.max_wait_s), str(r.waits_over_7d), f"{r.utilization:.3f}",
+             _n(r.makespan_s), f"{r.ettr:.3f}", _n(r.cost), _n(r.energy_kwh),
+             f"{r.preemptions}/{r.failures}", f"{r.finished}/{r.jobs}"] for r in results]
+    capacity = "node-aware" if node_aware else "pooled"
+    table(f"{workload.name} on {cluster.name} ({cluster.devices} devices, {capacity}, "
+          f"{estimator} estimates)",
+          ["policy", "mean JCT s", "p50 JCT s", "p99 JCT s", "mean wait s", "p99 wait s",
+           "max wait s", "wait>7d", "util", "makespan s", "ETTR",
+           f"cost {cluster.currency}".strip(), "energy kWh", "preempt/fail", "finished"], rows)
+
+
+def _print_notes(results, workload) -> None:
+    for note in workload.notes:
+        console.print(f"note: {note}", style="dim")
+    dropped = max(r.constraints_dropped for r in results)
+    if dropped:
+        console.print(f"note: {dropped} jobs asked only for accelerator types this cluster "
+                      "lacks; their constraint was dropped", style="dim")
+    rejected = max(r.rejected for r in results)
+    if rejected:
+        console.print(f"note: {rejected} jobs need more devices than any one pool has and "
+                      "were rejected", style="dim")
+
+
+class _Options:
+    """Builds the SimOptions of one policy's run from the command's flags."""
+
+    def __init__(self, *, quiet: bool, **kw) -> None:
+        self.quiet = quiet
+        self.kw = kw
+
+    def __call__(self, progress):
+        from suanwang.sim.engine import SimOptions
+
+        return SimOptions(progress=progress, **self.kw)
+
+
+def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | None,
+                 cluster_gpus: int | None, policy: str, json_: bool, plot: Path | None,
+                 failures: bool, estimator: str, jobs: int, models: bool,
+                 sched_interval: float, seed: int, node_aware: bool | None) -> None:
+    """The body of ``suanwang simulate`` (see :func:`register`)."""
+    from suanwang.core.errors import ConfigError
+    from suanwang.sched.registry import get_policy
+
+    if estimator not in ("history", "oracle"):
+        raise ConfigError("use history or oracle", field="estimator")
+    policies = [get_policy(n) for n in (p.strip() for p in policy.split(",")) if n]
+    cluster = _cluster(federation, cluster_gpus)
+    if node_aware is None:
+        node_aware = cluster_gpus is not None
+    workload = _workload(trace, trace_format, jobs, cluster.devices, seed,
+                         sorted({p.center for p in cluster.pools}), models,
+                         max(p.devices for p in cluster.pools))
+    opts_for = _Options(quiet=json_, estimator=estimator, failures=failures, seed=seed,
+                        timeline=plot is not None, sched_interval_s=sched_interval,
+                        node_aware=node_aware)
+    results = _run_policies(policies, workload, cluster, opts_for)
+    paths = []
+    if plot is not None:
+        from suanwang.sim.plots import write_plots
+
+        paths = write_plots(results, plot, title=f"({workload.name}, {cluster.name})")
+    if json_:
+        print_json({"trace": workload.name, "cluster": cluster.name,
+                    "devices": cluster.devices, "node_aware": node_aware,
+                    "estimator": estimator,
+                    "policies": {r.policy: r.to_dict() for r in results}})
+        return
+    _print_table(results, workload, cluster, estimator, node_aware)
+    _print_notes(results, workload)
+    if paths:
+        console.print("plots: " + ", ".join(str(p) for p in paths), style="dim")
+
+
+def _register_simulate(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate_cmd(
         trace: Annotated[Path | None, typer.Option(
@@ -78,66 +175,19 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             "--sched-interval", help="Seconds between policy calls (0 = after every event).")
         ] = 0.0,
         seed: Annotated[int, typer.Option("--seed")] = 0,
+        node_aware: Annotated[bool | None, typer.Option(
+            "--node-aware/--pooled", help="Place gangs on nodes (<= 1 node: within one node; "
+            "larger: whole free nodes) or count devices per pool only. Default: node-aware "
+            "with --cluster-gpus, pooled with --federation.", show_default=False)] = None,
     ) -> None:
         """Replay a trace under each policy; one row per policy (JCT, wait, utilization...)."""
-        from suanwang.core.errors import ConfigError
-        from suanwang.sched.registry import get_policy
-        from suanwang.sim.engine import SimOptions, simulate
+        simulate_run(trace=trace, trace_format=trace_format, federation=federation,
+                     cluster_gpus=cluster_gpus, policy=policy, json_=json_, plot=plot,
+                     failures=failures, estimator=estimator, jobs=jobs, models=models,
+                     sched_interval=sched_interval, seed=seed, node_aware=node_aware)
 
-        if estimator not in ("history", "oracle"):
-            raise ConfigError("use history or oracle", field="estimator")
-        names = [p.strip() for p in policy.split(",") if p.strip()]
-        policies = [get_policy(n) for n in names]
-        cluster = _cluster(federation, cluster_gpus)
-        centers = sorted({p.center for p in cluster.pools})
-        workload = _workload(trace, trace_format, jobs, cluster.devices, seed, centers, models,
-                             max(p.devices for p in cluster.pools))
-        results = []
-        from rich.progress import Progress
 
-        with Progress(console=console, transient=True, disable=json_) as progress:
-            for pol in policies:
-                task = progress.add_task(f"{pol.name}", total=len(workload))
-                opts = SimOptions(estimator=estimator, failures=failures, seed=seed,
-                                  timeline=plot is not None, sched_interval_s=sched_interval,
-                                  progress=lambda i, task=task: progress.update(task,
-                                                                                completed=i))
-                results.append(simulate(workload, cluster, pol, opts))
-                progress.update(task, completed=len(workload))
-        if plot is not None:
-            from suanwang.sim.plots import write_plots
-
-            paths = write_plots(results, plot, title=f"({workload.name}, {cluster.name})")
-        if json_:
-            print_json({"trace": workload.name, "cluster": cluster.name,
-                        "devices": cluster.devices, "estimator": estimator,
-                        "policies": {r.policy: r.to_dict() for r in results}})
-            return
-        def n(v: float) -> str:
-            return f"{v:,.0f}"
-
-        rows = [[r.policy, n(r.mean_jct_s), n(r.p50_jct_s), n(r.p99_jct_s), n(r.mean_wait_s),
-                 f"{r.utilization:.3f}", n(r.makespan_s), f"{r.ettr:.3f}", n(r.cost),
-                 n(r.energy_kwh), f"{r.preemptions}/{r.failures}", f"{r.finished}/{r.jobs}"]
-                for r in results]
-        table(f"{workload.name} on {cluster.name} ({cluster.devices} devices, "
-              f"{estimator} estimates)",
-              ["policy", "mean JCT s", "p50 JCT s", "p99 JCT s", "mean wait s", "util",
-               "makespan s", "ETTR", f"cost {cluster.currency}".strip(), "energy kWh",
-               "preempt/fail", "finished"], rows)
-        for note in workload.notes:
-            console.print(f"note: {note}", style="dim")
-        dropped = max(r.constraints_dropped for r in results)
-        if dropped:
-            console.print(f"note: {dropped} jobs asked only for accelerator types this cluster "
-                          "lacks; their constraint was dropped", style="dim")
-        rejected = max(r.rejected for r in results)
-        if rejected:
-            console.print(f"note: {rejected} jobs need more devices than any one pool has and "
-                          "were rejected", style="dim")
-        if plot is not None:
-            console.print("plots: " + ", ".join(str(p) for p in paths), style="dim")
-
+def _register_bench(bench: typer.Typer) -> None:
     @bench.command("sim")
     def bench_sim_cmd(
         json_: JsonOpt = False,
@@ -177,10 +227,21 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         if json_:
             print_json({"cases": rows})
             return
-        table("suanwang vs baselines (ratios < 1 are better)",
-              ["case", "fifo JCT s", "backfill JCT s", "suanwang JCT s", "vs backfill",
-               "vs fifo", "makespan vs bf", "p99 vs bf", "finished"],
-              [[r["case"], f"{r['fifo_mean_jct_s']:,.0f}", f"{r['backfill_mean_jct_s']:,.0f}",
-                f"{r['suanwang_mean_jct_s']:,.0f}", f"{r['jct_vs_backfill']:.2f}",
-                f"{r['jct_vs_fifo']:.2f}", f"{r['makespan_vs_backfill']:.3f}",
-                f"{r['p99_vs_backfill']:.2f}", f"{r['finished']}/{r['jobs']}"] for r in rows])
+        _print_robustness(rows)
+
+
+def _print_robustness(rows: list[dict]) -> None:
+    table("suanwang vs baselines (ratios < 1 are better)",
+          ["case", "fifo JCT s", "backfill JCT s", "suanwang JCT s", "vs backfill",
+           "vs fifo", "makespan vs bf", "p99 vs bf", "max wait vs bf", "finished"],
+          [[r["case"], _n(r["fifo_mean_jct_s"]), _n(r["backfill_mean_jct_s"]),
+            _n(r["suanwang_mean_jct_s"]), f"{r['jct_vs_backfill']:.2f}",
+            f"{r['jct_vs_fifo']:.2f}", f"{r['makespan_vs_backfill']:.3f}",
+            f"{r['p99_vs_backfill']:.2f}", f"{r['max_wait_vs_backfill']:.2f}",
+            f"{r['finished']}/{r['jobs']}"] for r in rows])
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    """Add ``simulate`` to ``app`` and ``sim`` / ``sched`` to the ``bench`` group."""
+    _register_simulate(app)
+    _register_bench(bench)

@@ -17,17 +17,21 @@ from dataclasses import dataclass
 
 from suanwang.sched.decisions import Decision, Start
 from suanwang.sched.placement import MAX_SLOWDOWN, choose_pool
-from suanwang.sched.state import ClusterState, JobView, Queue, allowed
+from suanwang.sched.state import ClusterState, JobView, Queue, allowed, node_fits, take_nodes
 
 
 class BackfillPass:
     """One scheduling pass: local copy of free devices, the reservations made so far, starts.
 
     ``max_reservations`` is 1 for EASY; more makes it closer to conservative backfill.
+    ``taken`` holds running jobs this pass has preempted (their devices are already counted as
+    free, so a reservation must not count them again); ``started`` the runs this pass started
+    (pool, predicted end, devices), so a later reservation knows when they free their devices.
+    With a node-aware state (``state.node_free``), fit is checked per node on a local copy.
     """
 
-    __slots__ = ("cost_weight_s", "decisions", "free", "max_reservations", "now_s",
-                 "reservations", "started", "state", "total_free")
+    __slots__ = ("cost_weight_s", "decisions", "free", "max_reservations", "nodes", "now_s",
+                 "reservations", "started", "state", "taken", "total_free")
 
     def __init__(self, state: ClusterState, now_s: float, *, max_reservations: int = 1,
                  cost_weight_s: float = 0.0) -> None:
@@ -35,11 +39,14 @@ class BackfillPass:
         self.now_s = now_s
         self.free = list(state.free)
         self.total_free = sum(self.free)
+        self.nodes = ([list(c) for c in state.node_free] if state.node_free is not None
+                      else None)
         self.max_reservations = max_reservations
         self.cost_weight_s = cost_weight_s
         self.reservations: list[list] = []  # [pool, shadow_s, extra_devices, job_id]
         self.decisions: list[Decision] = []
         self.started: list[tuple[int, float, int]] = []  # (pool, expected end, devices)
+        self.taken: set[int] = set()
 
     def consider(self, job: JobView, *, reserve: bool = True) -> bool:
         """Start ``job`` if it fits without delaying a reservation; else maybe reserve for it.
@@ -50,42 +57,56 @@ class BackfillPass:
         if n > self.total_free and not (reserve and len(self.reservations)
                                         < self.max_reservations):
             return False
-        state = self.state
-        est_s = state.estimate_s(job)
+        est_s = self.state.estimate_s(job)
         pool = self._pool_for(job, est_s) if n <= self.total_free else None
         if pool is not None:
-            self.free[pool] -= n
-            self.total_free -= n
-            self.decisions.append(Start(job.job_id, pool, n))
-            now_end = self.now_s + est_s / state.speed(job, pool) + job.restart_cost_s
-            self.started.append((pool, now_end, n))
+            self.start(job, pool, est_s)
             return True
         if reserve:
             self.reserve(job)
         return False
 
+    def start(self, job: JobView, pool: int, est_s: float | None = None) -> None:
+        """Record the start of ``job`` on ``pool`` (devices, nodes, predicted end)."""
+        n = job.num_devices
+        self.free[pool] -= n
+        self.total_free -= n
+        if self.nodes is not None:
+            take_nodes(self.nodes[pool], n, self.state.pools[pool].devices_per_node)
+        self.decisions.append(Start(job.job_id, pool, n))
+        self.started.append((pool, self.now_s + self.state.run_s(job, pool, est_s), n))
+
+    def release(self, job: JobView, pool: int) -> None:
+        """Count a preempted running job's devices as free in this pass (pooled count)."""
+        self.taken.add(job.job_id)
+        self.free[pool] += job.num_devices
+        self.total_free += job.num_devices
+
     def _pool_for(self, job: JobView, est_s: float) -> int | None:
         free = self.free
+        n = job.num_devices
+        if self.nodes is not None:
+            pools = self.state.pools
+            free = [f if f >= n and node_fits(self.nodes[i], n, pools[i].devices_per_node)
+                    else -1 for i, f in enumerate(free)]
         if not self.reservations:
             return choose_pool(self.state, job, free, cost_weight_s=self.cost_weight_s,
                                est_s=est_s)
         # Mask pools where starting now would break a reservation.
         masked = list(free)
-        n = job.num_devices
+        state = self.state
         for i in range(len(masked)):
             if masked[i] < n:
                 continue
             for res in self.reservations:
                 if res[0] != i:
                     continue
-                end_s = self.now_s + est_s / self.state.speed(job, i) + job.restart_cost_s
-                if end_s > res[1] and n > res[2]:
+                if self.now_s + state.run_s(job, i, est_s) > res[1] and n > res[2]:
                     masked[i] = -1
                     break
-        pool = choose_pool(self.state, job, masked, cost_weight_s=self.cost_weight_s,
-                           est_s=est_s)
+        pool = choose_pool(state, job, masked, cost_weight_s=self.cost_weight_s, est_s=est_s)
         if pool is not None:
-            end_s = self.now_s + est_s / self.state.speed(job, pool) + job.restart_cost_s
+            end_s = self.now_s + state.run_s(job, pool, est_s)
             for res in self.reservations:
                 if res[0] == pool and end_s > res[1]:
                     res[2] -= n
@@ -93,21 +114,33 @@ class BackfillPass:
 
     def reserve(self, job: JobView) -> None:
         """Reserve the pool where ``job`` is expected to be able to start soonest (if the pass
-        still has a reservation to give)."""
+        still has a reservation to give).
+
+        The shadow time counts devices (per pool): with node-aware capacity it is a lower
+        bound on when the gang can start, since freed devices may sit on different nodes.
+        """
         if len(self.reservations) >= self.max_reservations:
             return
-        state, now_s, n = self.state, self.now_s, job.num_devices
+        state, now_s, n, taken = self.state, self.now_s, job.num_devices, self.taken
         speeds = [state.speed(job, i) if p.devices >= n and allowed(job, p) else 0.0
                   for i, p in enumerate(state.pools)]
         slowest_ok = max(speeds, default=0.0) / MAX_SLOWDOWN
+        eligible = [s > 0 and s >= slowest_ok for s in speeds]
+        if not any(eligible):
+            return
+        ends: dict[int, list[tuple[float, int]]] = {i: [] for i, ok in enumerate(eligible)
+                                                     if ok}
+        expected_end = state.expected_end_s
+        for jid, r in state.running.items():  # one scan of the running jobs for all pools
+            per_pool = ends.get(r.pool)
+            if per_pool is not None and jid not in taken:
+                per_pool.append((expected_end(r, now_s), r.job.num_devices))
+        for p, end_s, size in self.started:
+            if p in ends:
+                ends[p].append((end_s, size))
         best = None
-        for i in range(len(state.pools)):
-            if speeds[i] <= 0 or speeds[i] < slowest_ok:
-                continue  # never placed there (see placement.choose_pool)
+        for i, sizes in ends.items():
             avail = self.free[i]
-            sizes = [(state.expected_end_s(r, now_s), r.job.num_devices)
-                     for r in state.running.values() if r.pool == i]
-            sizes.extend((end_s, size) for p, end_s, size in self.started if p == i)
             sizes.sort()
             shadow = None
             for end_s, size in sizes:

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from suanwang.core.hardware import Accelerator
-from suanwang.sched.state import ClusterState, JobView, allowed
+from suanwang.sched.state import ClusterState, JobView, allowed, staging_s
+
+__all__ = ["MAX_SLOWDOWN", "choose_pool", "staging_s", "throughput_ratio"]
 
 
 def _training_peak(acc: Accelerator) -> float:
@@ -29,14 +31,6 @@ def throughput_ratio(acc: Accelerator, reference: Accelerator) -> float:
     return max(min(compute, memory), 1e-3)
 
 
-def staging_s(state: ClusterState, job: JobView, center: str) -> float:
-    """Seconds to copy the job's input data over the WAN to ``center`` (0 when local)."""
-    if not job.data_bytes or job.data_center is None or job.data_center == center:
-        return 0.0
-    bw = state.wan_bytes_per_s.get((job.data_center, center), state.default_wan_bytes_per_s)
-    return job.data_bytes / bw
-
-
 MAX_SLOWDOWN = 4.0
 """A job never starts on a pool more than this many times slower than the fastest pool it may
 use: waiting for a fast pool beats crawling on a CPU partition (assumption, see docs)."""
@@ -46,9 +40,10 @@ def choose_pool(state: ClusterState, job: JobView, free: Sequence[int], *,
                 cost_weight_s: float = 0.0, est_s: float | None = None) -> int | None:
     """The pool index where ``job`` should start now, or None if none has room.
 
-    Score (lower is better): data staging time + predicted run time ``est/speed`` + restart
-    cost, plus ``cost_weight_s`` seconds per unit of predicted cost (device-hours x price).
-    Ties go to the pool left with fewer free devices (best fit, less fragmentation).
+    Score (lower is better): the predicted run :meth:`ClusterState.run_s` (WAN staging,
+    restart cost when resuming, remaining estimate / speed), plus ``cost_weight_s`` seconds
+    per unit of predicted cost (device-hours x price). Ties go to the pool left with fewer
+    free devices (best fit, less fragmentation).
     """
     n = job.num_devices
     pools = state.pools
@@ -74,10 +69,9 @@ def choose_pool(state: ClusterState, job: JobView, free: Sequence[int], *,
             continue
         if est_s is None:
             est_s = state.estimate_s(job)
-        run_s = est_s / speed + job.restart_cost_s
-        score = run_s + (staging_s(state, job, pool.center) if job.data_bytes else 0.0)
+        score = state.run_s(job, i, est_s)
         if cost_weight_s:
-            score += cost_weight_s * n * run_s / 3600.0 * pool.price_per_device_hour
+            score += cost_weight_s * n * score / 3600.0 * pool.price_per_device_hour
         if best is None or score < best_score - 1e-9 or (
                 abs(score - best_score) <= 1e-9 and left < best_left):
             best, best_score, best_left = i, score, left

@@ -4,86 +4,148 @@ Jobs go by (priority desc, submission). A job that cannot start may preempt runn
 LOWER priority on one pool. Victims are chosen to waste the least: the cost of stopping a job is
 the work it would lose since its last checkpoint plus its restart cost, times its devices
 (a job that just checkpointed is cheap to stop); jobs already restarted fewer times go first,
-so the same job is not preempted again and again. The pool needing the cheapest set of victims
-wins; a job that has run less than ``min_run_s`` is never a victim (no thrashing). A preempted
-job returns to the queue at its original submission position and later resumes from its
-checkpoint, paying its restart cost. Without a feasible preemption the job gets an EASY
-reservation as in :mod:`suanwang.sched.backfill`.
+so the same job is not preempted again and again; victims not needed are dropped again. The
+pool needing the cheapest set of victims wins; a job that has run less than ``min_run_s`` is
+never a victim (no thrashing). A preempted job returns to the queue at its original submission
+position and later resumes from its checkpoint, paying its restart cost. Without a feasible
+preemption the job gets an EASY reservation as in :mod:`suanwang.sched.backfill`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from suanwang.sched.backfill import BackfillPass
-from suanwang.sched.decisions import Decision, Preempt, Start
-from suanwang.sched.state import ClusterState, JobView, Queue, RunningView, allowed
+from suanwang.sched.decisions import Decision, Preempt
+from suanwang.sched.state import ClusterState, JobView, Queue, RunningView, allowed, checkpointed_s
 
 
-def preemption_cost_device_s(run: RunningView, now_s: float) -> float:
-    """Device-seconds wasted by stopping ``run`` now: work since its last checkpoint + restart."""
+def preemption_cost_device_s(state: ClusterState, run: RunningView, now_s: float) -> float:
+    """Device-seconds wasted by stopping ``run`` now: computed work since its last checkpoint
+    (the same definition the simulator uses: :func:`suanwang.sched.state.checkpointed_s`, time
+    after the run's staging/restart overhead) plus the restart it will pay."""
     job = run.job
-    elapsed = max(now_s - run.start_s, 0.0)
-    c = job.checkpoint_interval_s
-    lost = elapsed % c if c > 0 else elapsed
-    return (lost + job.restart_cost_s) * job.num_devices
+    held = max(now_s - run.start_s, 0.0)
+    worked, saved = checkpointed_s(job, held, state.overhead_s(job, run.pool))
+    return (worked - saved + job.restart_cost_s) * job.num_devices
 
 
 def choose_victims(state: ClusterState, job: JobView, free: list[int], now_s: float, *,
                    taken: set[int], min_run_s: float) -> tuple[int, list[int]] | None:
-    """The (pool, victim ids) freeing room for ``job`` at least cost, or None."""
+    """The (pool, victim ids) freeing room for ``job`` at least cost, or None.
+
+    Per pool, candidates are taken greedily (lowest priority, fewest restarts, cheapest
+    first) until the gang fits; then victims that are not needed are dropped again, costliest
+    first, so no job is stopped without need.
+    """
     best = None
-    by_pool: dict[int, list[tuple[int, float, int, int]]] = {}
+    need = job.num_devices
+    by_pool: dict[int, list[tuple[int, int, float, int, int]]] = {}
     for jid, run in state.running.items():
         v = run.job
         if (jid in taken or not v.preemptible or v.priority >= job.priority
                 or now_s - run.start_s < min_run_s):
             continue
         by_pool.setdefault(run.pool, []).append(
-            (v.priority, v.restarts, preemption_cost_device_s(run, now_s), jid, v.num_devices))
-    for pool_idx, cands in by_pool.items():
+            (v.priority, v.restarts, preemption_cost_device_s(state, run, now_s), jid,
+             v.num_devices))
+    for pool_idx, cands in sorted(by_pool.items()):
         pool = state.pools[pool_idx]
-        if pool.devices < job.num_devices or not allowed(job, pool):
+        if pool.devices < need or not allowed(job, pool):
             continue
         cands.sort()
-        have, cost, chosen = free[pool_idx], 0.0, []
-        for _, _, c, jid, n in cands:
-            if have >= job.num_devices:
+        have, chosen = free[pool_idx], []
+        for cand in cands:
+            if have >= need:
                 break
-            have += n
-            cost += c
-            chosen.append(jid)
-        if have >= job.num_devices and (best is None or cost < best[0]):
-            best = (cost, pool_idx, chosen)
+            have += cand[4]
+            chosen.append(cand)
+        if have < need:
+            continue
+        for cand in sorted(chosen, key=lambda c: (-c[2], c[3])):
+            if have - cand[4] >= need:
+                have -= cand[4]
+                chosen.remove(cand)
+        cost = sum(c[2] for c in chosen)
+        if best is None or cost < best[0]:
+            best = (cost, pool_idx, [c[3] for c in chosen])
     return None if best is None else (best[1], best[2])
 
 
 def lowest_running_priority(state: ClusterState) -> int | None:
     """The lowest priority among running preemptible jobs (None if there are none)."""
+    if state.running_priorities is not None:
+        return min(state.running_priorities, default=None)
     return min((r.job.priority for r in state.running.values() if r.job.preemptible),
                default=None)
 
 
-def try_preempt(bf: BackfillPass, job: JobView, *, taken: set[int], min_run_s: float,
+def try_preempt(bf: BackfillPass, job: JobView, *, min_run_s: float,
                 out: list[Decision]) -> bool:
     """Preempt lower-priority jobs to start ``job`` now, if some pool allows; True if started.
 
-    Appends the Preempt decisions to ``out`` and the Start to the pass's decisions.
+    Appends the Preempt decisions to ``out``; the victims' devices count as free in the pass
+    and they are excluded from later reservations (``bf.taken``); the start is recorded with
+    its predicted end (``bf.started``), so a later reservation in the same pass is right. A
+    preemption that would delay a reservation made earlier in the pass is not made.
+    Node-aware states are not handled (which nodes the victims free is not in the state), so
+    there this returns False and the job waits for its reservation.
     """
-    plan = choose_victims(bf.state, job, bf.free, bf.now_s, taken=taken, min_run_s=min_run_s)
+    if bf.state.node_free is not None:
+        return False
+    plan = choose_victims(bf.state, job, bf.free, bf.now_s, taken=bf.taken,
+                          min_run_s=min_run_s)
     if plan is None:
         return False
     pool, victims = plan
+    state, now_s = bf.state, bf.now_s
+    est_s = state.estimate_s(job)
+    end_s = now_s + state.run_s(job, pool, est_s)
+    extras = []
+    for res in bf.reservations:
+        if res[0] != pool:
+            continue
+        # Victims expected to run past the shadow time give their devices back to it; the
+        # new job takes its devices from it if it runs past the shadow time.
+        gain = sum(state.running[jid].job.num_devices for jid in victims
+                   if state.expected_end_s(state.running[jid], now_s) > res[1])
+        extra = res[2] + gain - (job.num_devices if end_s > res[1] else 0)
+        if extra < 0:
+            return False  # would delay a reservation made earlier in this pass
+        extras.append((res, extra))
+    for res, extra in extras:
+        res[2] = extra
     for jid in victims:
-        taken.add(jid)
         out.append(Preempt(jid))
-        n = bf.state.running[jid].job.num_devices
-        bf.free[pool] += n
-        bf.total_free += n
-    bf.free[pool] -= job.num_devices
-    bf.total_free -= job.num_devices
-    bf.decisions.append(Start(job.job_id, pool, job.num_devices))
+        bf.release(state.running[jid].job, pool)
+    bf.start(job, pool, est_s)
     return True
+
+
+def preemptive_backfill(state: ClusterState, ordered: Iterable[JobView], now_s: float, *,
+                        min_run_s: float, cost_weight_s: float = 0.0,
+                        preempts: bool = True) -> list[Decision]:
+    """The pass shared by ``priority`` and ``suanwang``: jobs in the given order start where
+    they fit (EASY backfilling around the first that does not); a blocked job may first preempt
+    lower-priority running jobs. Returns the Preempts, then the Starts."""
+    bf = BackfillPass(state, now_s, cost_weight_s=cost_weight_s)
+    preempted: list[Decision] = []
+    lowest: int | None = None
+    lowest_known = False
+    for job in ordered:
+        if job.num_devices > bf.total_free and bf.reservations:
+            continue
+        if bf.consider(job, reserve=False):
+            continue
+        if preempts:
+            if not lowest_known:
+                lowest, lowest_known = lowest_running_priority(state), True  # O(running)
+            if lowest is not None and lowest < job.priority and try_preempt(
+                    bf, job, min_run_s=min_run_s, out=preempted):
+                continue
+        bf.reserve(job)
+    return preempted + bf.decisions
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +158,4 @@ class PriorityPreemptive:
 
     def decide(self, state: ClusterState, queue: Queue, now_s: float) -> list[Decision]:
         order = sorted(queue, key=lambda j: (-j.priority, j.submit_s, j.job_id))
-        bf = BackfillPass(state, now_s)
-        preempts: list[Decision] = []
-        taken: set[int] = set()
-        lowest = lowest_running_priority(state)
-        for job in order:
-            if job.num_devices > bf.total_free and bf.reservations:
-                continue
-            if bf.consider(job, reserve=False):
-                continue
-            if lowest is not None and lowest < job.priority and try_preempt(
-                    bf, job, taken=taken, min_run_s=self.min_run_s, out=preempts):
-                continue
-            bf.reserve(job)
-        return preempts + bf.decisions
+        return preemptive_backfill(state, order, now_s, min_run_s=self.min_run_s)

@@ -11,6 +11,8 @@ Device counts are whole devices. A job is a gang: it runs on ``num_devices`` dev
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -108,6 +110,19 @@ class ClusterState:
     :class:`RunningView`. ``tenant_devices`` is devices held now per tenant; ``shares`` the
     tenants' fair-share weights (missing = 1.0). ``wan_bytes_per_s`` maps a (src, dst) center
     pair to WAN bandwidth for data staging (missing pairs: ``default_wan_bytes_per_s``).
+    ``throughput(model, accelerator, devices)`` (tokens/s) gives job-specific speeds; the driver
+    passes a memoized function (e.g. ``plan.throughput.tokens_per_s``).
+
+    ``node_free`` (node-aware drivers only; None = devices counted per pool): for each pool, a
+    sequence of ``devices_per_node + 1`` counts, entry k = the number of nodes with exactly k
+    free devices. Then a gang of n <= devices_per_node must fit within one node and a larger
+    one takes ceil(n / devices_per_node) wholly free nodes (:func:`node_fits`).
+
+    ``running_priorities`` (optional): number of running preemptible jobs per priority, for
+    drivers that keep it incrementally (the simulator); None = policies scan ``running``.
+
+    The state is never written by a policy: everything derived here (``fastest_speed``) is
+    computed once when the state is built, from ``pools``.
     """
 
     pools: Sequence[PoolView]
@@ -120,37 +135,40 @@ class ClusterState:
     shares: Mapping[str, float] = field(default_factory=dict)
     wan_bytes_per_s: Mapping[tuple[str, str], float] = field(default_factory=dict)
     default_wan_bytes_per_s: float = 1.25e9
-    _fastest: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
-    _speeds: dict[tuple[str, str, int], float] = field(default_factory=dict, repr=False,
-                                                       compare=False)
+    node_free: Sequence[Sequence[int]] | None = None
+    running_priorities: Mapping[int, int] | None = None
+    _sizes: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
+    _fastest: tuple[float, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Pools by size ascending; _fastest[i] = max speed over pools at least _sizes[i] big.
+        by_size = sorted((p.devices, p.speed) for p in self.pools)
+        best, fastest = 0.0, []
+        for _, speed in reversed(by_size):
+            best = max(best, speed)
+            fastest.append(best)
+        self._sizes = tuple(d for d, _ in by_size)
+        self._fastest = tuple(reversed(fastest))
 
     def speed(self, job: JobView, pool: int) -> float:
         """Relative speed of ``job`` on pool index ``pool`` (0 = cannot run there).
 
         Without a model or a throughput function: the pool's generic ``speed``. With both:
         ``throughput(model, accelerator, devices) / throughput(model, reference, devices)``,
-        the performance model's tokens/s ratio for this job's model and gang size (memoized).
+        the performance model's tokens/s ratio for this job's model and gang size.
         """
         p = self.pools[pool]
         if job.model is None or self.throughput is None:
             return p.speed
-        key = (job.model, p.accelerator, job.num_devices)
-        s = self._speeds.get(key)
-        if s is None:
-            ref = self.throughput(job.model, self.reference_accelerator, job.num_devices)
-            s = (self.throughput(job.model, p.accelerator, job.num_devices) / ref if ref > 0
-                 else p.speed)
-            self._speeds[key] = s
-        return s
+        ref = self.throughput(job.model, self.reference_accelerator, job.num_devices)
+        if ref <= 0:
+            return p.speed
+        return self.throughput(job.model, p.accelerator, job.num_devices) / ref
 
     def fastest_speed(self, num_devices: int) -> float:
-        """Speed of the fastest pool that can ever host ``num_devices`` (any accelerator);
-        memoized, as pools do not change."""
-        speed = self._fastest.get(num_devices)
-        if speed is None:
-            speed = max((p.speed for p in self.pools if p.devices >= num_devices), default=0.0)
-            self._fastest[num_devices] = speed
-        return speed
+        """Speed of the fastest pool that can ever host ``num_devices`` (any accelerator)."""
+        i = bisect_left(self._sizes, num_devices)
+        return self._fastest[i] if i < len(self._fastest) else 0.0
 
     def estimate_s(self, job: JobView) -> float:
         """Predicted remaining run time on a speed-1.0 device (estimate minus saved progress)."""
@@ -159,16 +177,36 @@ class ClusterState:
             est = min(est, job.requested_s)
         return max(est - job.done_s, 1.0)
 
+    def overhead_s(self, job: JobView, pool: int) -> float:
+        """Seconds a run of ``job`` on ``pool`` holds its devices before computing: WAN data
+        staging to the pool's center, plus the restart cost when resuming (``restarts > 0``).
+        The simulator charges exactly this (one definition for estimates and the engine)."""
+        over = staging_s(self, job, self.pools[pool].center) if job.data_bytes else 0.0
+        return over + job.restart_cost_s if job.restarts else over
+
+    def run_s(self, job: JobView, pool: int, est_s: float | None = None) -> float:
+        """Predicted wall seconds a run of ``job`` on ``pool`` holds its devices:
+        :meth:`overhead_s` + remaining estimate / speed (``est_s`` = :meth:`estimate_s`)."""
+        if est_s is None:
+            est_s = self.estimate_s(job)
+        run = est_s / self.speed(job, pool)
+        if job.data_bytes or job.restarts:
+            run += self.overhead_s(job, pool)
+        return run
+
     def expected_end_s(self, run: RunningView, now_s: float) -> float:
         """When the scheduler expects a running job to end.
 
-        Before its estimate runs out: start + estimate / speed. After (under-predicted), the
+        Before its prediction runs out: start + :meth:`run_s`. After (under-predicted), the
         job is expected to run as long again as it has run (a doubling guess, as a job that
         has lasted t is likely to last about t more), never before ``now_s + 1``.
         """
-        speed = self.speed(run.job, run.pool)
         elapsed = now_s - run.start_s
-        est = self.estimate_s(run.job) / speed + run.job.restart_cost_s
+        job = run.job
+        if job.data_bytes or job.restarts or job.model is not None:
+            est = self.run_s(job, run.pool)
+        else:  # fast path of run_s (hot: called per running job when reserving)
+            est = self.estimate_s(job) / self.pools[run.pool].speed
         if elapsed < est:
             return run.start_s + est
         return now_s + max(elapsed, 1.0)
@@ -177,6 +215,55 @@ class ClusterState:
         """True when some pool could ever host the job (size and accelerator constraint)."""
         return any(allowed(job, p) and p.devices >= job.num_devices and self.speed(job, i) > 0
                    for i, p in enumerate(self.pools))
+
+
+def staging_s(state: ClusterState, job: JobView, center: str) -> float:
+    """Seconds to copy the job's input data over the WAN to ``center`` (0 when local)."""
+    if not job.data_bytes or job.data_center is None or job.data_center == center:
+        return 0.0
+    bw = state.wan_bytes_per_s.get((job.data_center, center), state.default_wan_bytes_per_s)
+    return job.data_bytes / bw
+
+
+def checkpointed_s(job: JobView, held_s: float, overhead_s: float) -> tuple[float, float]:
+    """(computed, saved) wall seconds of a run that held its devices ``held_s`` seconds, of
+    which the first ``overhead_s`` were staging/restart (:meth:`ClusterState.overhead_s`).
+
+    Saved = computed time rounded down to whole ``checkpoint_interval_s`` (0 without
+    checkpoints). Used by the simulator (what a stopped run keeps) and by the preemption
+    policy (what stopping it would lose), so the two agree.
+    """
+    worked = max(held_s - overhead_s, 0.0)
+    c = job.checkpoint_interval_s
+    return worked, (math.floor(worked / c) * c if c > 0 else 0.0)
+
+
+def node_fits(counts: Sequence[int], n: int, per_node: int) -> bool:
+    """Whether a gang of ``n`` devices fits nodes with these free-count buckets (entry k = nodes
+    with k free devices): within one node if ``n <= per_node``, else on ceil(n/per_node)
+    wholly free nodes (the usual gang/topology rule)."""
+    if n <= 0:
+        return True
+    if n <= per_node:
+        return any(counts[k] for k in range(n, per_node + 1))
+    return counts[per_node] >= -(-n // per_node)
+
+
+def take_nodes(counts: list[int], n: int, per_node: int) -> None:
+    """Update ``counts`` (a local copy) for a gang of ``n`` placed as the simulator places it:
+    best fit (the node with the fewest free devices that still fit) for small gangs, whole free
+    nodes (the last one partly) for large ones. The caller checked :func:`node_fits`."""
+    if n <= 0:
+        return
+    if n <= per_node:
+        k = next(k for k in range(n, per_node + 1) if counts[k])
+        counts[k] -= 1
+        counts[k - n] += 1
+        return
+    m = -(-n // per_node)
+    counts[per_node] -= m
+    counts[0] += m - 1
+    counts[per_node - (n - (m - 1) * per_node)] += 1
 
 
 def allowed(job: JobView, pool: PoolView) -> bool:

@@ -11,6 +11,9 @@ Time model of one run of a job on pool p (speed v): it holds its devices for
 when the pool's center is not where the data lives, and restart (the job's restart cost) is paid
 only when resuming after a preemption or failure. A preempted or failed run keeps the work up to
 its last checkpoint (every ``checkpoint_interval_s`` wall seconds of compute) and loses the rest.
+Both come from :mod:`suanwang.sched.state` (``overhead_s``, ``checkpointed_s``), the same
+definitions the policies predict with. With ``SimOptions(node_aware=True)`` gangs are placed on
+nodes (:class:`_Nodes`) and policies see free-node counts; otherwise devices are counted per pool.
 """
 
 from __future__ import annotations
@@ -25,8 +28,13 @@ import numpy as np
 
 from suanwang.sched.decisions import Preempt, Start
 from suanwang.sched.estimates import UserHistoryEstimator
-from suanwang.sched.placement import staging_s
-from suanwang.sched.state import ClusterState, JobView, RunningView, RuntimeEstimator
+from suanwang.sched.state import (
+    ClusterState,
+    JobView,
+    RunningView,
+    RuntimeEstimator,
+    checkpointed_s,
+)
 from suanwang.sim.cluster import SimCluster
 from suanwang.sim.failures import FailureModel
 from suanwang.sim.metrics import JobLog, SimResult, summarize
@@ -54,7 +62,10 @@ class SimOptions:
     ``failures``: draw failures from the reliability model. ``timeline``: record busy devices
     over time for plots. ``sched_interval_s``: 0 asks the policy after every event instant;
     T > 0 at most once every T virtual seconds (like Slurm's scheduling interval), coalescing
-    the events in between — far fewer calls when the queue is long."""
+    the events in between — far fewer calls when the queue is long. ``node_aware``: place
+    gangs on nodes (``devices_per_node`` per node): a gang of at most one node's devices on one
+    node (best fit), a larger one on whole free nodes; policies see free-node counts
+    (``ClusterState.node_free``). False counts devices per pool only."""
 
     estimator: str = "history"
     failures: bool = False
@@ -64,6 +75,7 @@ class SimOptions:
     progress_every: int = 10000
     sched_interval_s: float = 0.0
     shares: dict[str, float] = field(default_factory=dict)
+    node_aware: bool = False
 
 
 def _make_estimator(kind: str, workload: Workload) -> RuntimeEstimator:
@@ -82,6 +94,71 @@ def _dec(counts: dict[int, int], key: int) -> None:
         counts[key] = c
     else:
         del counts[key]
+
+
+class _Nodes:
+    """Per-node free devices of every pool, and the free-count buckets policies see.
+
+    ``counts[p][k]`` = nodes of pool p with exactly k free devices; ``members[p][k]`` the set
+    of those node indices. Placement (the usual gang/topology rule): a gang of at most one
+    node's devices goes to the lowest-indexed node with the fewest free devices that fit (best
+    fit); a larger gang takes the lowest-indexed ceil(n / per_node) wholly free nodes.
+    """
+
+    def __init__(self, pools) -> None:
+        self.per_node = [p.devices_per_node for p in pools]
+        self.free: list[list[int]] = []
+        self.counts: list[list[int]] = []
+        self.members: list[list[set[int]]] = []
+        for p, d in zip(pools, self.per_node, strict=True):
+            free = [d] * (p.devices // d) + ([p.devices % d] if p.devices % d else [])
+            self.free.append(free)
+            self.counts.append([0] * (d + 1))
+            self.members.append([set() for _ in range(d + 1)])
+            for node, f in enumerate(free):
+                self.counts[-1][f] += 1
+                self.members[-1][f].add(node)
+        self.alloc: dict[int, list[tuple[int, int]]] = {}
+
+    def _move(self, p: int, node: int, delta: int) -> None:
+        old = self.free[p][node]
+        new = old + delta
+        self.free[p][node] = new
+        self.members[p][old].discard(node)
+        self.members[p][new].add(node)
+        self.counts[p][old] -= 1
+        self.counts[p][new] += 1
+
+    def place(self, p: int, job: int, n: int) -> bool:
+        """Place ``n`` devices of ``job`` on pool ``p``'s nodes; False if they do not fit."""
+        d = self.per_node[p]
+        if n <= 0:
+            self.alloc[job] = []
+            return True
+        if n <= d:
+            k = next((k for k in range(n, d + 1) if self.counts[p][k]), None)
+            if k is None:
+                return False
+            node = min(self.members[p][k])
+            self._move(p, node, -n)
+            self.alloc[job] = [(node, n)]
+            return True
+        m = -(-n // d)
+        if self.counts[p][d] < m:
+            return False
+        alloc, left = [], n
+        for node in sorted(self.members[p][d])[:m]:
+            take = min(d, left)
+            left -= take
+            alloc.append((node, take))
+        for node, take in alloc:
+            self._move(p, node, -take)
+        self.alloc[job] = alloc
+        return True
+
+    def release(self, p: int, job: int) -> None:
+        for node, take in self.alloc.pop(job):
+            self._move(p, node, take)
 
 
 class _Sim:
@@ -106,14 +183,18 @@ class _Sim:
             def throughput(model: str, accelerator: str, devices: int) -> float:
                 return tokens_per_s(model, accelerator, devices)
 
+        self.nodes = _Nodes(self.pools) if opts.node_aware else None
+        # Priorities of running preemptible jobs (multiset), shared with the state.
+        self.running_prio: dict[int, int] = {}
         self.state = ClusterState(
             pools=self.pools, free=self.free, running=self.running, estimator=self.estimator,
             tenant_devices=self.tenant_devices, shares=opts.shares,
-            wan_bytes_per_s=cluster.wan_bytes_per_s, throughput=throughput)
+            wan_bytes_per_s=cluster.wan_bytes_per_s, throughput=throughput,
+            node_free=self.nodes.counts if self.nodes is not None else None,
+            running_priorities=self.running_prio)
         self.queue: dict[int, JobView] = {}
         self.size_count: dict[int, int] = {}  # gang sizes in the queue (multiset)
         self.queued_prio: dict[int, int] = {}  # priorities in the queue (multiset)
-        self.running_prio: dict[int, int] = {}  # priorities running (multiset)
         self.heap: list[tuple[float, int, int, int, int]] = []
         self.seq = 0
         self.epoch: dict[int, int] = {}  # runs of a job: events of older runs are stale
@@ -192,7 +273,10 @@ class _Sim:
         self.total_free += n
         self.busy -= n
         self.tenant_devices[run.job.tenant] -= n
-        _dec(self.running_prio, run.job.priority)
+        if run.job.preemptible:
+            _dec(self.running_prio, run.job.priority)
+        if self.nodes is not None:
+            self.nodes.release(run.pool, i)
         self.log.add_run(n * (t - run.start_s), self.pools[run.pool])
         return run
 
@@ -211,15 +295,17 @@ class _Sim:
         if jv.accelerators is not None and pool.accelerator not in jv.accelerators:
             raise AssertionError(f"job {i} does not allow {pool.accelerator}")
         n = jv.num_devices
+        if self.nodes is not None and not self.nodes.place(d.pool, i, n):
+            raise AssertionError(f"policy {self.policy.name} started job {i} ({n} devices) "
+                                 f"where no node placement fits in pool {d.pool}")
         self.free[d.pool] -= n
         self.total_free -= n
         self.busy += n
         self.tenant_devices[jv.tenant] = self.tenant_devices.get(jv.tenant, 0) + n
         self.running[i] = RunningView(job=jv, pool=d.pool, start_s=t)
-        _inc(self.running_prio, jv.priority)
-        overhead = staging_s(self.state, jv, pool.center) if jv.data_bytes else 0.0
-        if jv.restarts:
-            overhead += jv.restart_cost_s
+        if jv.preemptible:
+            _inc(self.running_prio, jv.priority)
+        overhead = self.state.overhead_s(jv, d.pool)
         self.run_overhead[i] = overhead
         remaining = max(self.c_runtime[i] - jv.done_s, 0.0)
         end = t + overhead + remaining / self.state.speed(jv, d.pool)
@@ -236,12 +322,10 @@ class _Sim:
         jv = run.job
         speed = self.state.speed(jv, run.pool)
         held = t - run.start_s
-        worked = max(held - self.run_overhead.pop(i), 0.0)
-        c = jv.checkpoint_interval_s
-        saved = math.floor(worked / c) * c * speed if c > 0 else 0.0
+        _, saved_wall = checkpointed_s(jv, held, self.run_overhead.pop(i))
         self.epoch[i] = self.epoch.get(i, 0) + 1
-        self.log.interrupted(failed=failed, lost_device_s=(held - saved / speed) * jv.num_devices)
-        nv = replace(jv, done_s=jv.done_s + saved, restarts=jv.restarts + 1)
+        self.log.interrupted(failed=failed, lost_device_s=(held - saved_wall) * jv.num_devices)
+        nv = replace(jv, done_s=jv.done_s + saved_wall * speed, restarts=jv.restarts + 1)
         self._enqueue(nv, requeue=True)
 
     def _end(self, i: int, t: float) -> None:

@@ -1,6 +1,7 @@
 """Per-job log of a simulation and the summary metrics computed from it.
 
-* JCT (job completion time) = end - submit; queueing delay = first start - submit.
+* JCT (job completion time) = end - submit; queueing delay (wait) = first start - submit;
+  the tail: p99 and max wait, and the number of jobs that waited longer than 7 days.
 * utilization = busy device-seconds / (devices x makespan); makespan = last end - first submit.
 * ETTR (effective training time ratio, failure_stats.md §3 item 5) = 1 - unproductive / busy
   device-seconds, unproductive being work lost to preemptions and failures since the last
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from suanwang.sched.state import PoolView
+
+WEEK_S = 7 * 86400.0
 
 
 class JobLog:
@@ -76,6 +79,8 @@ class SimResult:
     p99_jct_s: float
     mean_wait_s: float
     p99_wait_s: float
+    max_wait_s: float
+    waits_over_7d: int
     utilization: float
     makespan_s: float
     ettr: float
@@ -94,7 +99,8 @@ class SimResult:
         return {
             "mean_jct_s": self.mean_jct_s, "p50_jct_s": self.p50_jct_s,
             "p99_jct_s": self.p99_jct_s, "mean_wait_s": self.mean_wait_s,
-            "p99_wait_s": self.p99_wait_s, "utilization": self.utilization,
+            "p99_wait_s": self.p99_wait_s, "max_wait_s": self.max_wait_s,
+            "waits_over_7d": self.waits_over_7d, "utilization": self.utilization,
             "makespan_s": self.makespan_s, "jobs": self.jobs, "finished": self.finished,
             "rejected": self.rejected, "ettr": self.ettr, "cost": self.cost,
             "energy_kwh": self.energy_kwh, "preemptions": self.preemptions,
@@ -122,7 +128,8 @@ def summarize(policy: str, log: JobLog, cluster, workload, *, wall_s: float, eve
         policy=policy, jobs=len(workload), finished=int(done.sum()), rejected=log.rejected_jobs,
         mean_jct_s=stat(jct, np.mean), p50_jct_s=stat(jct, lambda a: np.percentile(a, 50)),
         p99_jct_s=stat(jct, lambda a: np.percentile(a, 99)), mean_wait_s=stat(wait, np.mean),
-        p99_wait_s=stat(wait, lambda a: np.percentile(a, 99)),
+        p99_wait_s=stat(wait, lambda a: np.percentile(a, 99)), max_wait_s=stat(wait, np.max),
+        waits_over_7d=int(np.sum(wait > WEEK_S)),
         utilization=busy / (devices * makespan) if makespan > 0 else 0.0,
         makespan_s=makespan, ettr=1.0 - log.unproductive_device_s / busy if busy else 1.0,
         cost=log.cost, energy_kwh=log.energy_j / 3.6e6, preemptions=log.preemptions,

@@ -12,9 +12,11 @@ from tests.conftest import shared_data
 
 
 def test_helios_targets():
+    """Pooled capacity (devices counted per pool, as the independent replay does)."""
     wl = load_trace(shared_data("traces", "helios_15k.csv"), "dirlab")
     cluster = homogeneous(512)
-    res = {n: simulate(wl, cluster, get_policy(n)) for n in ("fifo", "backfill", "suanwang")}
+    res = {n: simulate(wl, cluster, get_policy(n), SimOptions(node_aware=False))
+           for n in ("fifo", "backfill", "suanwang")}
     fifo, bf, sw = res["fifo"], res["backfill"], res["suanwang"]
     # The replay reproduces the independent FIFO number (anchors.md: ~329,000 s).
     assert fifo.mean_jct_s == pytest.approx(329_000, rel=0.01)
@@ -23,6 +25,21 @@ def test_helios_targets():
     assert sw.mean_jct_s <= 0.5 * fifo.mean_jct_s
     assert sw.mean_jct_s <= 0.8 * bf.mean_jct_s
     assert sw.mean_jct_s <= 0.8 * 87_000  # also vs the anchor's EASY with true run times
+    assert sw.makespan_s <= 1.05 * bf.makespan_s
+
+
+def test_helios_targets_node_aware():
+    """The same targets with 8-GPU nodes (gangs of <= 8 in one node, larger on whole nodes),
+    the default of ``--cluster-gpus``; FIFO matches an independent node-aware replay."""
+    wl = load_trace(shared_data("traces", "helios_15k.csv"), "dirlab")
+    opts = SimOptions(node_aware=True)
+    res = {n: simulate(wl, homogeneous(512), get_policy(n), opts)
+           for n in ("fifo", "backfill", "suanwang")}
+    fifo, bf, sw = res["fifo"], res["backfill"], res["suanwang"]
+    assert fifo.mean_jct_s == pytest.approx(380_163, rel=0.001)
+    assert all(r.finished == 15000 for r in res.values())
+    assert sw.mean_jct_s <= 0.5 * fifo.mean_jct_s
+    assert sw.mean_jct_s <= 0.8 * bf.mean_jct_s
     assert sw.makespan_s <= 1.05 * bf.makespan_s
 
 

@@ -94,3 +94,29 @@ def test_shipped_traces_parse():
     assert 7000 < len(a) < 8152 and a.constraints
     nodes = load_alibaba_nodes(shared_data("traces", "alibaba2023_gpu_nodes.csv"))
     assert nodes.devices == 6212
+
+
+@pytest.mark.parametrize("row,field", [("1,2,8,1,1,5,inf,0,Pass", "run_time"),
+                                       ("1,2,8,1,1,nan,10,0,Pass", "interval"),
+                                       ("1,2,8,1,1,5,10,-inf,Pass", "wall_time"),
+                                       ("1,2,2.5,1,1,5,10,0,Pass", "gpu_num")])
+def test_dirlab_rejects_non_finite_and_fractional_counts(tmp_path, row, field):
+    p = write(tmp_path, "t.csv", DIRLAB_HEADER + "0,1,8,1,1,0,100,0,Pass\n" + row + "\n")
+    with pytest.raises(ConfigError) as err:
+        load_trace(p, "dirlab")
+    assert err.value.line == 3 and err.value.field == field
+    assert "t.csv" in str(err.value)
+
+
+@pytest.mark.parametrize("fields,field", [("3 20 5 inf 4", "run_time"),
+                                          ("3 20 5 100 2.5", "allocated_processors"),
+                                          ("3 nan 5 100 4", "submit_time")])
+def test_swf_rejects_non_finite_and_fractional_processors(tmp_path, fields, field):
+    good = "1 0 5 100 4 -1 -1 4 200 -1 1 7 3 -1 -1 -1 -1 -1\n"
+    line = fields + " -1 -1 4 200 -1 1 7 3 -1 -1 -1 -1 -1\n"
+    with pytest.raises(ConfigError) as err:
+        load_trace(write(tmp_path, "t.swf", good + line), "swf")
+    assert err.value.line == 2 and err.value.field == field
+    # A whole number written as a float is still a count.
+    w = load_trace(write(tmp_path, "f.swf", good.replace(" 4 -1 -1 4", " 4.0 -1 -1 4")), "swf")
+    assert w.num_devices.tolist() == [4]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from suanwang.core.errors import ConfigError
 from suanwang.sim.traces.rows import csv_rows, number
 from suanwang.sim.workload import Workload
 
@@ -31,15 +32,11 @@ def load_dirlab(path: str | Path) -> Workload:
                                   integer=True)))
         user = row["user"].strip()
         if not user:
-            from suanwang.core.errors import ConfigError
-
             raise ConfigError("empty user", file=file, line=line, field="user")
         users.append(user_ids.setdefault(user, len(user_ids)))
         wall = row.get("wall_time") or "0"
         req.append(number(wall, file=file, line=line, field="wall_time"))
     if not submit:
-        from suanwang.core.errors import ConfigError
-
         raise ConfigError("no jobs in the trace (only a header?)", file=file)
     requested = np.asarray(req, dtype=float)
     return Workload(

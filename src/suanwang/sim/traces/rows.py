@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -34,16 +35,26 @@ def csv_rows(path: str | Path, required: Sequence[str]) -> Iterator[tuple[int, d
 
 def number(raw: str, *, file: str, line: int, field: str, integer: bool = False,
            minimum: float | None = 0.0) -> float:
-    """Parse one numeric field; a bad value is a ConfigError at ``file:line``."""
+    """Parse one numeric field; a bad value is a ConfigError at ``file:line`` naming ``field``.
+
+    Non-finite values (``inf``, ``nan``) are rejected; with ``integer`` the value must be a
+    whole number (``8`` or ``8.0``; ``2.5`` is an error, never truncated).
+    """
     text = raw.strip()
+    kind = "an integer" if integer else "a number"
     try:
-        value = int(text) if integer else float(text)
+        value = float(text)
     except ValueError:
-        kind = "an integer" if integer else "a number"
         raise ConfigError(f"expected {kind}, got {raw!r}", file=file, line=line,
                           field=field) from None
-    if value != value:
-        raise ConfigError("must be a number, got NaN", file=file, line=line, field=field)
+    if not math.isfinite(value):
+        raise ConfigError(f"expected a finite number, got {raw!r}", file=file, line=line,
+                          field=field)
+    if integer:
+        if not value.is_integer():
+            raise ConfigError(f"expected {kind} (a count), got {raw!r}", file=file, line=line,
+                              field=field)
+        value = int(value)
     if minimum is not None and value < minimum:
         raise ConfigError(f"must be >= {minimum:g} (got {value:g})", file=file, line=line,
                           field=field)

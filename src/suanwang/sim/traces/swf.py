@@ -36,14 +36,16 @@ def load_swf(path: str | Path) -> Workload:
                 raise ConfigError(f"expected {FIELDS} whitespace-separated fields, got "
                                   f"{len(parts)}", file=file, line=line_no)
 
-            def num(k: int, name: str, parts=parts, line_no=line_no) -> float:
-                return number(parts[k], file=file, line=line_no, field=name, minimum=-1.0)
+            def num(k: int, name: str, integer: bool = False, parts=parts,
+                    line_no=line_no) -> float:
+                return number(parts[k], file=file, line=line_no, field=name, minimum=-1.0,
+                              integer=integer)
 
             t = num(1, "submit_time")
             run = num(3, "run_time")
-            procs = int(num(4, "allocated_processors"))
+            procs = int(num(4, "allocated_processors", integer=True))
             if procs <= 0:
-                procs = int(num(7, "requested_processors"))
+                procs = int(num(7, "requested_processors", integer=True))
             if run <= 0 or procs <= 0 or t < 0:
                 skipped += 1
                 continue
