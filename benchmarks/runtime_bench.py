@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,16 +23,20 @@ def main() -> None:
     args = [a for a in sys.argv[1:] if a != "--quick"]
     out = Path(args[0]) if args else Path("runtime_bench.json")
     work = Path(tempfile.mkdtemp(prefix="suanwang-runtime-bench-"))
-    results = {
-        "checkpoint": bench_checkpoint(work),
-        "recovery": bench_recovery(work),
-        "ettr": bench_ettr(work, minutes=1 if quick else 5, fail_every_s=20 if quick else 60),
-        "overhead": bench_overhead(work, rounds=2 if quick else 3),
-    }
-    torture = subprocess.run([sys.executable, "-m", "suanwang.runtime", "torture", "--dir",
-                              str(work / "torture"), "--kills", "20" if quick else "100"],
-                             capture_output=True, text=True, timeout=900)
-    results["torture"] = json.loads(torture.stdout.strip().splitlines()[-1])
+    try:
+        results = {
+            "checkpoint": bench_checkpoint(work),
+            "recovery": bench_recovery(work),
+            "ettr": bench_ettr(work, minutes=1 if quick else 5,
+                               fail_every_s=20 if quick else 60),
+            "overhead": bench_overhead(work, rounds=2 if quick else 3),
+        }
+        torture = subprocess.run([sys.executable, "-m", "suanwang.runtime", "torture", "--dir",
+                                  str(work / "torture"), "--kills", "20" if quick else "100"],
+                                 capture_output=True, text=True, timeout=900)
+        results["torture"] = json.loads(torture.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     out.write_text(json.dumps(results, indent=1))
     print(json.dumps(results, indent=1))
 

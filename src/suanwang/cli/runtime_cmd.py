@@ -8,7 +8,10 @@ bar from the run's JSONL event timeline. Benchmarks import the runtime lazily, i
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,61 +33,100 @@ TARGETS = {  # issue #5, CPU, 2 ranks, default model
 }
 
 
-def _overrides(**flags: Any) -> dict[str, dict[str, Any]]:
-    where = {"nproc": ("run", "nproc"), "ckpt_interval_s": ("checkpoint", "every_s"),
-             "steps": ("train", "steps"), "run_dir": ("run", "run_dir"),
-             "max_seconds": ("run", "max_seconds"), "fail_every_s": ("faults", "kill_every_s")}
-    out: dict[str, dict[str, Any]] = {}
-    for name, value in flags.items():
-        if value is not None:
-            section, key = where[name]
-            out.setdefault(section, {})[key] = value
-    return out
+class EventFollower:
+    """Tails ``events.jsonl`` of a run the CLI just started.
+
+    The supervisor renames an earlier run's timeline away and starts a new file, so the
+    follower tracks the file's inode: the file present before the launch is never read, and a
+    new inode (or a file shorter than the offset) restarts at 0. Lines that are not complete
+    JSON yet (a write in progress) are left for the next poll; undecodable ones are skipped.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stale_inode = path.stat().st_ino if path.exists() else None
+        self.inode: int | None = None
+        self.offset = 0
+
+    def poll(self) -> list[dict[str, Any]]:
+        try:
+            f = open(self.path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            return []
+        with f:
+            st = os.fstat(f.fileno())
+            if st.st_ino == self.stale_inode:
+                return []  # the previous run's timeline, not rotated yet
+            if st.st_ino != self.inode or st.st_size < self.offset:
+                self.inode, self.offset = st.st_ino, 0
+            f.seek(self.offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        out = []
+        for line in data[:end].splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
 
 
-def _follow(events: Path, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """New complete lines of the event file since ``offset``."""
-    if not events.exists():
-        return [], offset
-    with open(events, "rb") as f:
-        f.seek(offset)
-        data = f.read()
-    end = data.rfind(b"\n") + 1
-    lines = [json.loads(x) for x in data[:end].splitlines() if x.strip()]
-    return lines, offset + end
-
-
-def train(job: Path, *, nproc: int | None, ckpt_interval_s: float | None, steps: int | None,
-          run_dir: str | None, max_seconds: float | None, fail_every_s: float | None,
-          as_json: bool) -> None:
+def train(job: Path, *, nproc: int | None, ckpt_interval_s: float | None,
+          ckpt_every_steps: int | None, steps: int | None, run_dir: str | None,
+          max_seconds: float | None, fail_every_s: float | None, as_json: bool) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from suanwang.runtime.config import load_job
+    from suanwang.runtime.config import flag_overrides, load_job
+    from suanwang.runtime.data import check_corpus
 
-    cfg = load_job(job).with_overrides(**_overrides(
-        nproc=nproc, ckpt_interval_s=ckpt_interval_s, steps=steps, run_dir=run_dir,
-        max_seconds=max_seconds, fail_every_s=fail_every_s))
+    cfg = load_job(job).with_overrides(**flag_overrides(
+        nproc=nproc, ckpt_interval_s=ckpt_interval_s, ckpt_every_steps=ckpt_every_steps,
+        steps=steps, run_dir=run_dir, max_seconds=max_seconds, fail_every_s=fail_every_s))
+    check_corpus(cfg.data.paths, seq_len=cfg.model.seq_len)
     out_dir = Path(cfg.run.run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     resolved = out_dir / "job.resolved.json"
     resolved.write_text(json.dumps(cfg.to_dict(), indent=1))
-    events = out_dir / "events.jsonl"
-    offset = events.stat().st_size if events.exists() else 0
+    follower = EventFollower(out_dir / "events.jsonl")
     proc = subprocess.Popen([sys.executable, "-m", "suanwang.runtime", "run", str(resolved),
                              "--quiet"], stdout=subprocess.PIPE, text=True)
+    try:
+        _progress(cfg, proc, follower, as_json, Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+            console=Console(stderr=True), disable=as_json))
+        out = proc.stdout.read() if proc.stdout else ""
+        proc.wait()
+    finally:
+        if proc.poll() is None:  # Ctrl-C or a crash here: do not leave the supervisor running
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    lines = out.strip().splitlines()
+    if not lines:  # the runtime printed its reason on stderr (a config error exits 2)
+        raise typer.Exit(proc.returncode or 1)
+    summary = json.loads(lines[-1])
+    _show("train", summary, as_json)
+    if proc.returncode == 2:
+        raise typer.Exit(2)
+    if not summary.get("ok"):
+        raise typer.Exit(1)
+
+
+def _progress(cfg: Any, proc: subprocess.Popen, follower: EventFollower, as_json: bool,
+              bar: Any) -> None:
+    """Draw the progress bar from the event timeline until the supervisor exits."""
     total = cfg.run.until_step or cfg.train.steps
-    console = Console(stderr=True)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console,
-                  disable=as_json) as bar:
+    with bar:
         task = bar.add_task(cfg.name, total=None if cfg.run.max_seconds else total, info="")
         failures = 0
         while True:
             done = proc.poll() is not None
-            if done and events.exists() and events.stat().st_size < offset:
-                offset = 0  # the supervisor rotated an old timeline away
-            new, offset = _follow(events, offset)
-            for e in new:
+            for e in follower.poll():
                 if e["event"] == "step":
                     mfu = f" mfu {e['mfu']:.1%}" if e.get("mfu") else ""
                     bar.update(task, completed=e["step"], info=(
@@ -97,13 +139,6 @@ def train(job: Path, *, nproc: int | None, ckpt_interval_s: float | None, steps:
             if done:
                 break
             time.sleep(0.2)
-    lines = (proc.stdout.read() if proc.stdout else "").strip().splitlines()
-    if not lines:  # the runtime printed its reason on stderr (a config error exits 2)
-        raise typer.Exit(proc.returncode or 1)
-    summary = json.loads(lines[-1])
-    _show("train", summary, as_json)
-    if not summary.get("ok"):
-        raise typer.Exit(1)
 
 
 def _show(name: str, result: dict[str, Any], as_json: bool) -> None:
@@ -120,8 +155,17 @@ def _show(name: str, result: dict[str, Any], as_json: bool) -> None:
           [[k, json.dumps(v) if isinstance(v, list | dict) else v] for k, v in result.items()])
 
 
-def _work(work_dir: Path | None) -> Path:
-    return work_dir or Path(tempfile.mkdtemp(prefix="suanwang-bench-"))
+@contextlib.contextmanager
+def _work(work_dir: Path | None):
+    """The bench's work directory: the one given (kept), or a temporary one (removed after)."""
+    if work_dir is not None:
+        yield work_dir
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="suanwang-bench-"))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
@@ -132,6 +176,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         nproc: int | None = typer.Option(None, "--nproc", help="ranks (processes) to launch"),
         ckpt_interval_s: float | None = typer.Option(
             None, "--ckpt-interval-s", help="checkpoint every S seconds (the planner's interval)"),
+        ckpt_every_steps: int | None = typer.Option(
+            None, "--ckpt-every-steps", help="checkpoint every N steps (0 disables)"),
         steps: int | None = typer.Option(None, "--steps"),
         run_dir: str | None = typer.Option(None, "--run-dir"),
         max_seconds: float | None = typer.Option(None, "--max-seconds"),
@@ -140,7 +186,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     ) -> None:
         """Train with the supervisor: restarts from the latest checkpoint on failure."""
-        train(job, nproc=nproc, ckpt_interval_s=ckpt_interval_s, steps=steps, run_dir=run_dir,
+        train(job, nproc=nproc, ckpt_interval_s=ckpt_interval_s,
+              ckpt_every_steps=ckpt_every_steps, steps=steps, run_dir=run_dir,
               max_seconds=max_seconds, fail_every_s=fail_every_s, as_json=as_json)
 
     @bench.command("checkpoint")
@@ -152,7 +199,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """Blocking torch.save vs async DCP save of the same state: step stall ratio."""
         from suanwang.runtime.bench import bench_checkpoint as run
 
-        _show("checkpoint", run(_work(work_dir), nproc=nproc), as_json)
+        with _work(work_dir) as work:
+            _show("checkpoint", run(work, nproc=nproc), as_json)
 
     @bench.command("recovery")
     def bench_recovery(
@@ -163,7 +211,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """SIGKILL a rank mid-run: seconds to the first step after resume, steps lost."""
         from suanwang.runtime.bench import bench_recovery as run
 
-        _show("recovery", run(_work(work_dir), nproc=nproc), as_json)
+        with _work(work_dir) as work:
+            _show("recovery", run(work, nproc=nproc), as_json)
 
     @bench.command("ettr")
     def bench_ettr(
@@ -177,8 +226,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """Effective training time ratio under a SIGKILL every F seconds."""
         from suanwang.runtime.bench import bench_ettr as run
 
-        _show("ettr", run(_work(work_dir), minutes=minutes, fail_every_s=fail_every_s,
-                          ckpt_every_s=ckpt_interval_s, nproc=nproc), as_json)
+        with _work(work_dir) as work:
+            _show("ettr", run(work, minutes=minutes, fail_every_s=fail_every_s,
+                              ckpt_every_s=ckpt_interval_s, nproc=nproc), as_json)
 
     @bench.command("overhead")
     def bench_overhead(
@@ -191,7 +241,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         """Tokens/s of the runtime vs a plain DDP loop of the same model, alternated."""
         from suanwang.runtime.bench import bench_overhead as run
 
-        _show("overhead", run(_work(work_dir), steps=steps, rounds=rounds,
+        with _work(work_dir) as work:
+            _show("overhead", run(work, steps=steps, rounds=rounds,
                                   ckpt_every_s=ckpt_interval_s), as_json)
 
     @bench.command("torture")
@@ -201,7 +252,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         work_dir: Path | None = typer.Option(None, "--work-dir"),
     ) -> None:
         """SIGKILL a checkpoint writer N times at random moments; count corrupt `latest`."""
-        out = subprocess.run([sys.executable, "-m", "suanwang.runtime", "torture", "--dir",
-                              str(_work(work_dir) / "ckpt"), "--kills", str(kills)],
-                             capture_output=True, text=True, timeout=60 + 5 * kills)
+        with _work(work_dir) as work:
+            out = subprocess.run([sys.executable, "-m", "suanwang.runtime", "torture", "--dir",
+                                  str(work / "ckpt"), "--kills", str(kills)],
+                                 capture_output=True, text=True, timeout=60 + 5 * kills)
         _show("torture", json.loads(out.stdout.strip().splitlines()[-1]), as_json)

@@ -5,7 +5,8 @@
     python -m suanwang.runtime torture --dir D --kills 100   (checkpoint crash-consistency)
 
 ``run`` prints the run summary (ETTR, failures, restarts, checkpoints, lost steps) as JSON and
-exits 0 when training finished, 1 when the supervisor gave up, 2 on a bad job file.
+exits 0 when training finished, 1 when the supervisor gave up, 2 on a bad job file (also when a
+rank refused the job, e.g. a checkpoint of another model shape, or the run dir is in use).
 """
 
 from __future__ import annotations
@@ -20,16 +21,9 @@ from suanwang.core.errors import ConfigError
 
 def overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Command-line flags as config sections (flags win over the job file)."""
-    pairs = {("run", "nproc"): args.nproc, ("checkpoint", "every_s"): args.ckpt_interval_s,
-             ("checkpoint", "every_steps"): args.ckpt_every_steps,
-             ("train", "steps"): args.steps, ("run", "run_dir"): args.run_dir,
-             ("run", "max_seconds"): args.max_seconds,
-             ("faults", "kill_every_s"): args.fail_every_s}
-    out: dict[str, dict[str, Any]] = {}
-    for (section, key), value in pairs.items():
-        if value is not None:
-            out.setdefault(section, {})[key] = value
-    return out
+    from suanwang.runtime.config import FLAGS, flag_overrides
+
+    return flag_overrides(**{name: getattr(args, name) for name in FLAGS})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -76,17 +70,20 @@ def main(argv: list[str] | None = None) -> int:
 
         return torture.main(args)
     from suanwang.runtime.config import load_job
-    from suanwang.runtime.data import text_files
+    from suanwang.runtime.data import check_corpus
     from suanwang.runtime.supervisor import Supervisor
 
     try:
         cfg = load_job(args.job).with_overrides(**overrides(args))
-        text_files(cfg.data.paths)  # a wrong corpus path fails here, not in every restart
+        check_corpus(cfg.data.paths, seq_len=cfg.model.seq_len)  # here, not in every restart
+        summary = Supervisor(cfg, quiet=args.quiet).run()
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    summary = Supervisor(cfg, quiet=args.quiet).run()
     print(json.dumps(summary))
+    if summary.get("config_error"):  # a rank refused the job (exit 2): not retried
+        print(f"config error: {summary['config_error']}", file=sys.stderr)
+        return 2
     return 0 if summary["ok"] else 1
 
 

@@ -44,6 +44,9 @@ class ModelConfig:
     def check(self) -> None:
         for name in ("vocab", "layers", "hidden", "heads", "ffn_hidden", "seq_len"):
             _positive("model", name, getattr(self, name))
+        if self.vocab < 256:
+            raise ConfigError(f"{self.vocab} is too small for the byte-level corpus (byte values "
+                              "0-255); set vocab >= 256", entry="model", field="vocab")
         if self.hidden % self.heads:
             raise ConfigError(f"hidden {self.hidden} must be divisible by heads {self.heads}",
                               entry="model", field="heads")
@@ -68,6 +71,10 @@ class DataConfig:
         _positive("data", "micro_batch_seqs", self.micro_batch_seqs)
         _positive("data", "global_micro_batches", self.global_micro_batches)
         _choice("data", "split", self.split, SPLITS)
+        if any(m < 1 for m in self.micro_batches):
+            raise ConfigError(f"every rank needs at least one micro-batch (got "
+                              f"{list(self.micro_batches)}); give counts >= 1",
+                              entry="data", field="micro_batches")
         if self.split == "explicit" and sum(self.micro_batches) != self.global_micro_batches:
             raise ConfigError(
                 f"explicit split {list(self.micro_batches)} must sum to global_micro_batches "
@@ -98,6 +105,10 @@ class OptimConfig:
             raise ConfigError("must be in [0, lr]", entry="train", field="min_lr")
         if self.warmup_steps < 0:
             raise ConfigError("must be >= 0", entry="train", field="warmup_steps")
+        if self.weight_decay < 0:
+            raise ConfigError(f"must be >= 0 (got {self.weight_decay}); 0 disables it",
+                              entry="train", field="weight_decay")
+        _positive("train", "grad_clip", self.grad_clip)
         _choice("train", "parallel", self.parallel, PARALLELS)
         _choice("train", "device", self.device, DEVICES)
         _choice("train", "precision", self.precision, PRECISIONS)
@@ -151,7 +162,14 @@ class RunConfig:
         if self.max_restarts < 0:
             raise ConfigError("must be >= 0", entry="run", field="max_restarts")
         _positive("run", "heartbeat_timeout_s", self.heartbeat_timeout_s)
+        _positive("run", "startup_timeout_s", self.startup_timeout_s)
         _positive("run", "threads_per_rank", self.threads_per_rank)
+        for name in ("max_seconds", "peak_flops_per_s", "until_step"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"must be >= 0 (got {getattr(self, name)}); 0 disables it",
+                                  entry="run", field=name)
+        if not self.run_dir:
+            raise ConfigError("must name a directory", entry="run", field="run_dir")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +177,8 @@ class FaultConfig:
     """Fault injection (tests, demos, benchmarks). Negative / zero values disable each fault.
 
     Faults that a restart would repeat (hang, crash in checkpoint) fire in attempt 0 only.
+    ``kill_after_steps`` > 0 SIGKILLs ``kill_rank`` after that many steps of *every* attempt
+    (deterministic repeated failures, for restart-limit tests).
     """
 
     kill_every_s: float = 0.0
@@ -171,6 +191,13 @@ class FaultConfig:
     crash_in_ckpt_step: int = -1
     slow_rank: int = -1
     slow_delay_s: float = 0.0
+    kill_after_steps: int = 0
+
+    def check(self) -> None:
+        for name in ("kill_max", "kill_after_steps", "slow_delay_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"must be >= 0 (got {getattr(self, name)})", entry="faults",
+                                  field=name)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,8 +211,12 @@ class TrainConfig:
     faults: FaultConfig = field(default_factory=FaultConfig)
 
     def __post_init__(self) -> None:
-        for part in (self.model, self.data, self.train, self.checkpoint, self.run):
+        for part in (self.model, self.data, self.train, self.checkpoint, self.run, self.faults):
             part.check()
+        if self.data.split == "proportional" and len(self.data.rank_speeds) != self.run.nproc:
+            raise ConfigError(
+                f"proportional split has {len(self.data.rank_speeds)} rank_speeds but nproc is "
+                f"{self.run.nproc}; give one speed per rank", entry="data", field="rank_speeds")
         if self.data.split == "explicit" and len(self.data.micro_batches) != self.run.nproc:
             raise ConfigError(
                 f"explicit split has {len(self.data.micro_batches)} entries but nproc is "
@@ -218,6 +249,24 @@ class TrainConfig:
         for section, values in sections.items():
             data.setdefault(section, {}).update(values)
         return from_dict(data)
+
+
+# command-line flag -> (section, field); shared by ``python -m suanwang.runtime run`` and
+# ``suanwang train`` so the two front ends cannot drift apart
+FLAGS = {"nproc": ("run", "nproc"), "ckpt_interval_s": ("checkpoint", "every_s"),
+         "ckpt_every_steps": ("checkpoint", "every_steps"), "steps": ("train", "steps"),
+         "run_dir": ("run", "run_dir"), "max_seconds": ("run", "max_seconds"),
+         "fail_every_s": ("faults", "kill_every_s")}
+
+
+def flag_overrides(**flags: Any) -> dict[str, dict[str, Any]]:
+    """Command-line flags (``None`` = not given) as config sections for ``with_overrides``."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in flags.items():
+        if value is not None:
+            section, key = FLAGS[name]
+            out.setdefault(section, {})[key] = value
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -326,4 +375,4 @@ def replace_section(cfg: TrainConfig, section: str, **values: Any) -> TrainConfi
     return replace(cfg, **{section: replace(getattr(cfg, section), **values)})
 
 
-__all__ = ["TrainConfig", "from_dict", "load_job", "replace_section"]
+__all__ = ["TrainConfig", "flag_overrides", "from_dict", "load_job", "replace_section"]

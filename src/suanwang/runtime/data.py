@@ -10,6 +10,7 @@ world size only changes which rank reads which micro-batch, not which samples a 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,13 +29,26 @@ def text_files(paths: Sequence[str]) -> list[Path]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            out.extend(sorted(p.glob("*.txt")))
+            found = sorted(p.glob("*.txt"))
+            if not found:
+                raise ConfigError(f"directory '{raw}' holds no *.txt files; add text files or "
+                                  "list the files themselves", entry="data", field="paths")
+            out.extend(found)
         elif p.is_file():
             out.append(p)
         else:
             raise ConfigError(f"'{raw}' is neither a file nor a directory; fix the path",
                               entry="data", field="paths")
     return out
+
+
+def check_corpus(paths: Sequence[str], *, seq_len: int) -> None:
+    """Fail before launch (not in every restart) when the corpus cannot feed one sequence."""
+    files = text_files(paths)
+    size = sum(f.stat().st_size for f in files) + max(0, len(files) - 1)  # joined by newlines
+    if (size - 1) // seq_len < 1:
+        raise ConfigError(f"corpus has {size} bytes, fewer than one sequence of {seq_len + 1}; "
+                          "add text or lower model.seq_len", entry="data", field="paths")
 
 
 class Corpus:
@@ -46,6 +60,8 @@ class Corpus:
         self.seq_len = seq_len
         self.seed = seed
         self.tokens = torch.frombuffer(bytearray(blob), dtype=torch.uint8)
+        # identifies the data in checkpoints: a resume onto another corpus is refused
+        self.digest = hashlib.sha256(blob).hexdigest()[:16]
         self.windows = (len(blob) - 1) // seq_len
         if self.windows < 1:
             raise ConfigError(f"corpus has {len(blob)} bytes, fewer than one sequence of "

@@ -12,6 +12,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable
 
 from suanwang.runtime.config import FaultConfig
 
@@ -22,13 +23,26 @@ class WorkerFaults:
         self.rank = rank
         self.first = attempt == 0
 
-    def before_step(self, step: int) -> None:
-        """Called before computing step ``step + 1`` (``step`` steps are done)."""
+    def before_step(self, step: int, done_in_attempt: int = 0,
+                    settle: Callable[[], None] | None = None) -> None:
+        """Called before computing step ``step + 1`` (``step`` steps are done,
+        ``done_in_attempt`` of them by this attempt).
+
+        The step-triggered kills first call ``settle`` (the checkpointer's ``wait``: the save in
+        flight is committed), so which checkpoint the restart resumes from does not depend on
+        how fast the background persist ran. Random kills (``kill_every_s``) and
+        ``crash_in_ckpt_step`` cover the in-flight cases.
+        """
+        kill = self.rank == self.cfg.kill_rank and (
+            (self.cfg.kill_after_steps > 0 and done_in_attempt == self.cfg.kill_after_steps)
+            or (self.first and step == self.cfg.kill_at_step))
+        if kill:
+            if settle is not None:
+                settle()
+            os.kill(os.getpid(), signal.SIGKILL)
         if self.first and self.rank == self.cfg.hang_rank and step == self.cfg.hang_at_step:
             while True:  # a hung collective or a stuck kernel: alive, silent, no progress
                 time.sleep(3600)
-        if self.first and self.rank == self.cfg.kill_rank and step == self.cfg.kill_at_step:
-            os.kill(os.getpid(), signal.SIGKILL)
 
     def after_micro_batch(self) -> None:
         if self.rank == self.cfg.slow_rank and self.cfg.slow_delay_s > 0:

@@ -27,6 +27,7 @@ import torch
 from suanwang.runtime.checkpoint import LATEST, MARKER, Checkpointer, committed, read_marker
 from suanwang.runtime.config import ModelConfig
 from suanwang.runtime.model import GPT
+from suanwang.runtime.train import die_with_parent
 
 
 def _model_and_optim() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
@@ -102,9 +103,11 @@ def torture(root: str | Path, *, kills: int, seed: int = 0, max_delay_s: float =
     t0 = time.perf_counter()
     for i in range(kills):
         r, w = os.pipe()
+        me = os.getpid()
         pid = os.fork()
         if pid == 0:  # child
             try:
+                die_with_parent(me)  # a killed torture run must not leave writers behind
                 os.close(r)
                 _writer(root, w)
             finally:

@@ -11,9 +11,12 @@ The process group uses a per-attempt ``PrefixStore``: the restart fix for gloo i
 from __future__ import annotations
 
 import contextlib
+import faulthandler
+import hashlib
 import json
 import math
 import os
+import signal
 import sys
 import time
 from datetime import timedelta
@@ -25,6 +28,7 @@ import torch.distributed as dist
 from torch.distributed.checkpoint.state_dict import get_state_dict
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from suanwang.core.errors import ConfigError
 from suanwang.runtime.checkpoint import Checkpointer
 from suanwang.runtime.config import ModelConfig, TrainConfig, from_dict
 from suanwang.runtime.data import Corpus, ShardedLoader
@@ -32,6 +36,7 @@ from suanwang.runtime.faults import WorkerFaults
 from suanwang.runtime.hetero import loss_scale, rank_counts
 from suanwang.runtime.metrics import EventLog
 from suanwang.runtime.model import GPT, flops_per_token
+from suanwang.runtime.zygote import PARENT_PID_ENV
 
 
 def lr_lambda(cfg: TrainConfig):
@@ -53,6 +58,11 @@ def setup_device(cfg: TrainConfig) -> tuple[torch.device, str, torch.dtype | Non
     cuda = cfg.train.device == "cuda" or (cfg.train.device == "auto" and torch.cuda.is_available())
     if cuda:
         local = int(os.environ.get("LOCAL_RANK", "0"))
+        gpus = torch.cuda.device_count()
+        if local >= gpus:
+            raise ConfigError(f"local rank {local} has no GPU: this node has {gpus}; lower "
+                              f"run.nproc to at most {gpus} or set train.device: cpu",
+                              entry="run", field="nproc")
         torch.cuda.set_device(local)
         device, backend = torch.device("cuda", local), "cpu:gloo,cuda:nccl"
         bf16 = torch.cuda.is_bf16_supported()
@@ -125,9 +135,12 @@ def train(cfg: TrainConfig, *, rank: int, world: int, attempt: int, deadline_s: 
     corpus = Corpus(cfg.data.paths, seq_len=cfg.model.seq_len, seed=cfg.train.seed)
     loader = ShardedLoader(corpus, micro_batch_seqs=cfg.data.micro_batch_seqs, counts=counts,
                            rank=rank)
+    identity = {f"model.{k}": v for k, v in cfg.to_dict()["model"].items()}
+    identity["data.corpus_sha256"] = corpus.digest
     ckpt = Checkpointer(cfg.ckpt_dir, rank=rank, world=world, pg=ckpt_pg,
                         keep=cfg.checkpoint.keep, async_save=cfg.checkpoint.async_save,
-                        events=events, crash_at_step=faults.crash_in_ckpt_step)
+                        events=events, crash_at_step=faults.crash_in_ckpt_step,
+                        identity=identity, cuda_rng=device.type == "cuda")
     meta = ckpt.resume(model, optim)
     start = 0
     if meta is not None:
@@ -147,7 +160,7 @@ def train(cfg: TrainConfig, *, rank: int, world: int, attempt: int, deadline_s: 
     last_ckpt_s = t_prev = time.perf_counter()
     done = start
     for step in range(start, cfg.train.steps):
-        faults.before_step(step)
+        faults.before_step(step, done_in_attempt=step - start, settle=ckpt.wait)
         loss_sum = torch.zeros((), device=device)
         batches = loader.next_step()
         for i, (x, y) in enumerate(batches):
@@ -194,7 +207,17 @@ def train(cfg: TrainConfig, *, rank: int, world: int, attempt: int, deadline_s: 
             break
     ckpt.close()
     if events:
-        events.emit("finish", step=done)
+        events.emit("finish", step=done, weights_sha256=weights_digest(model))
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """SHA-256 over this rank's parameter bytes (all of them under DDP): bit-identity check."""
+    h = hashlib.sha256()
+    for name, p in sorted(model.state_dict().items()):
+        local = p.to_local() if hasattr(p, "to_local") else p
+        h.update(name.encode())
+        h.update(local.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def sync_torch_save(model, optim, path: Path, events: EventLog | None, step: int) -> float:
@@ -227,30 +250,51 @@ def prewarm() -> None:
     opt.step()
 
 
-def die_with_parent() -> None:
-    """Linux: SIGKILL this rank if the supervisor dies, so no orphan keeps a port or a core."""
+def die_with_parent(parent_pid: int | None) -> None:
+    """Linux: SIGKILL this process when its parent dies, so no orphan keeps a port or a core.
+
+    ``parent_pid`` is the parent's pid as the parent knew it before starting us: if the parent
+    already died before ``prctl`` took effect (the signal would then never come), exit now.
+    """
     try:
         import ctypes
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
     except OSError:  # not Linux/glibc: the supervisor's SIGKILL of the group still applies
         pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # orphaned already
 
 
 def worker_main() -> int:
     """Entry of a cold-started worker process: import, read the go line, train, exit 0."""
-    die_with_parent()
+    parent = os.environ.get(PARENT_PID_ENV)
+    die_with_parent(int(parent) if parent else None)
     line = sys.stdin.readline()
     if not line:
         return 0
     return run_worker(json.loads(line))
 
 
+CONFIG_ERROR_RC = 2  # a rank refusing the job: the supervisor reports it and does not restart
+
+
 def run_worker(go: dict[str, Any]) -> int:
-    """Join attempt ``go["attempt"]`` as rank ``go["rank"]`` and train; 0 when done."""
+    """Join attempt ``go["attempt"]`` as rank ``go["rank"]`` and train; 0 when done, 2 when the
+    job is wrong (:class:`ConfigError`, e.g. a checkpoint of another model shape)."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the supervisor's hang probe
+    try:
+        return _run_worker(go)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr, flush=True)
+        return CONFIG_ERROR_RC
+
+
+def _run_worker(go: dict[str, Any]) -> int:
     cfg = from_dict(json.loads(Path(go["config"]).read_text()))
     rank, world, attempt = go["rank"], go["world"], go["attempt"]
-    os.environ.setdefault("LOCAL_RANK", str(rank))  # one node per supervisor: GPU = rank
+    # one supervisor per node launches every rank of that node: local rank = node-local index
+    os.environ["LOCAL_RANK"] = str(go.get("local_rank", rank))
     (Path(cfg.run.run_dir) / "hb").mkdir(parents=True, exist_ok=True)
     _beat(Path(cfg.run.run_dir) / "hb" / f"a{attempt}.r{rank}", -1)
     base = dist.TCPStore("127.0.0.1", go["store_port"], is_master=False,

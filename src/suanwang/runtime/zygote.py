@@ -23,12 +23,26 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
+PARENT_PID_ENV = "SUANWANG_PARENT_PID"  # the starter's pid, for the orphan check after prctl
+
 
 def serve() -> int:
-    """Zygote main loop: fork on request, report exits; ends when stdin closes."""
+    """Zygote main loop: fork on request, report exits; ends when stdin closes.
+
+    The zygote runs single-threaded whatever ``threads_per_rank`` is: GNU OpenMP is not
+    fork-safe, so a parent that ever started an OpenMP pool (more than one intra-op thread)
+    forks children that hang in their first parallel region. Each rank sets its own thread
+    count after the fork (``train``), where starting a fresh pool is safe.
+    """
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"  # before torch is imported
     from suanwang.runtime.train import die_with_parent, prewarm
 
-    die_with_parent()
+    parent = os.environ.get(PARENT_PID_ENV)
+    die_with_parent(int(parent) if parent else None)
+    import torch
+
+    torch.set_num_threads(1)
     prewarm()
     out = sys.stdout
     children: set[int] = set()
@@ -44,9 +58,10 @@ def serve() -> int:
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
                 req = json.loads(line)
+                me = os.getpid()
                 pid = os.fork()
                 if pid == 0:
-                    _child(req["go"], req["log"])  # never returns
+                    _child(req["go"], req["log"], me)  # never returns
                 children.add(pid)
                 out.write(json.dumps({"pid": pid}) + "\n")
                 out.flush()
@@ -59,12 +74,12 @@ def serve() -> int:
                 out.flush()
 
 
-def _child(go: dict[str, Any], log: str) -> None:
+def _child(go: dict[str, Any], log: str, parent_pid: int) -> None:
     from suanwang.runtime.train import die_with_parent, run_worker
 
     rc = 1
     try:
-        die_with_parent()
+        die_with_parent(parent_pid)
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)
         os.dup2(fd, 2)

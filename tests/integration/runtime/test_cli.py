@@ -27,3 +27,35 @@ def test_bad_job_is_a_config_error_naming_the_field(tmp_path):
     proc = subprocess.run([*CLI, "train", str(bad)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "parallel" in proc.stderr and "ddp" in proc.stderr
+
+
+def test_rerun_in_same_run_dir_follows_the_new_timeline(tmp_path):
+    run = str(tmp_path / "run")
+    first = subprocess.run([*CLI, "train", str(EXAMPLE), "--steps", "4", "--run-dir", run,
+                            "--json"], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    # second invocation: the supervisor rotates events.jsonl; the CLI must follow the new file
+    second = subprocess.run([*CLI, "train", str(EXAMPLE), "--steps", "6", "--ckpt-every-steps",
+                             "2", "--run-dir", run, "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr[-2000:]
+    summary = json.loads(second.stdout)
+    assert summary["ok"] and summary["final_step"] == 6 and summary["checkpoints"] == 1
+    assert len(list((tmp_path / "run").glob("events.*.jsonl"))) == 1  # the first timeline
+
+
+def test_second_supervisor_in_the_same_run_dir_is_refused(tmp_path):
+    import fcntl
+    import os
+
+    run = tmp_path / "run"
+    run.mkdir()
+    fd = os.open(run / "supervisor.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # stands in for a running supervisor
+    try:
+        proc = subprocess.run([*CLI, "train", str(EXAMPLE), "--steps", "2", "--run-dir",
+                               str(run)], capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(fd)
+    assert proc.returncode == 2
+    assert "another supervisor" in proc.stderr and "--run-dir" in proc.stderr

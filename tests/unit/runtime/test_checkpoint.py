@@ -78,3 +78,21 @@ def test_second_save_records_the_current_learning_rate(tmp_path):
     fresh, fresh_opt = _trained(seed=3)
     Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2).resume(fresh, fresh_opt)
     assert fresh_opt.param_groups[0]["lr"] == 0.123
+
+
+def test_resume_refuses_another_model_shape(tmp_path):
+    from suanwang.core.errors import ConfigError
+
+    model, optim = _trained()
+    ck = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2, async_save=False,
+                      identity={"model.layers": 1, "data.corpus_sha256": "abc"})
+    ck.save(1, model, optim, {"samples_seen": 1})
+    fresh, fresh_opt = _trained(seed=4)
+    other = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2,
+                         identity={"model.layers": 2, "data.corpus_sha256": "abc"})
+    with pytest.raises(ConfigError, match=r"model\.layers") as err:
+        other.resume(fresh, fresh_opt)
+    assert err.value.field == "model.layers"
+    same = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2,
+                        identity={"model.layers": 1, "data.corpus_sha256": "abc"})
+    assert same.resume(fresh, fresh_opt)["identity"]["model.layers"] == 1

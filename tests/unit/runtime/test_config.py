@@ -29,6 +29,15 @@ def test_example_job_parses():
     ({"data": {"split": "explicit", "micro_batches": [3, 3]}}, "micro_batches", "sum to"),
     ({"data": {"global_micro_batches": 1}}, "global_micro_batches", "cannot feed"),
     ({"checkpoint": {"every_s": -1}}, "every_s", ">= 0"),
+    ({"data": {"split": "explicit", "micro_batches": [4, 0]}}, "micro_batches", ">= 1"),
+    ({"data": {"split": "proportional", "rank_speeds": [1.0, 2.0, 3.0]}}, "rank_speeds",
+     "one speed per rank"),
+    ({"model": {"vocab": 100}}, "vocab", ">= 256"),
+    ({"train": {"grad_clip": 0.0}}, "grad_clip", "> 0"),
+    ({"train": {"weight_decay": -0.1}}, "weight_decay", ">= 0"),
+    ({"run": {"startup_timeout_s": 0}}, "startup_timeout_s", "> 0"),
+    ({"run": {"max_seconds": -5}}, "max_seconds", ">= 0"),
+    ({"faults": {"kill_max": -1}}, "kill_max", ">= 0"),
 ])
 def test_bad_fields_name_the_field_and_the_fix(raw, field, hint):
     with pytest.raises(ConfigError) as err:
@@ -54,3 +63,36 @@ def test_overrides_are_rechecked():
     assert cfg.run.nproc == 1 and cfg.checkpoint.every_s == 5.0
     with pytest.raises(ConfigError):
         TrainConfig().with_overrides(run={"nproc": 0})
+
+
+def test_corpus_problems_fail_before_launch(tmp_path):
+    from suanwang.runtime.data import check_corpus
+
+    (tmp_path / "notes.md").write_text("x" * 1000)
+    with pytest.raises(ConfigError, match=r"no \*\.txt") as err:
+        check_corpus([str(tmp_path)], seq_len=128)
+    assert err.value.field == "paths"
+    (tmp_path / "tiny.txt").write_text("short")
+    with pytest.raises(ConfigError, match="fewer than one sequence"):
+        check_corpus([str(tmp_path)], seq_len=128)
+    check_corpus([], seq_len=128)  # the bundled sample is fine
+
+
+def test_cli_flags_share_one_mapping():
+    from suanwang.runtime.config import flag_overrides
+
+    assert flag_overrides(nproc=1, ckpt_every_steps=5, steps=None) == {
+        "run": {"nproc": 1}, "checkpoint": {"every_steps": 5}}
+
+
+def test_more_ranks_than_gpus_is_a_config_error(monkeypatch):
+    import torch
+
+    from suanwang.runtime.train import setup_device
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    cfg = TrainConfig().with_overrides(train={"device": "cuda"})
+    with pytest.raises(ConfigError, match="has no GPU") as err:
+        setup_device(cfg)
+    assert err.value.field == "nproc"
