@@ -121,11 +121,10 @@ def evaluate(model: ModelSpec, center: Center, pool: NodePool, devices: int, *, 
 
     Raises InfeasibleError (nothing fits) or ConfigError (e.g. the chip lacks ``precision``).
     """
-    cluster = pool_cluster(pool, devices)
     result = best_on_pool(model, pool, devices, global_batch_seqs=global_batch_seqs,
                           seq_len=seq_len, precision=precision)
     plan = result.plans[0]
-    good = assess_plan(model, cluster, plan, tokens=tokens,
+    good = assess_plan(model, pool_cluster(pool, devices), plan, tokens=tokens,
                        storage_bytes_per_s=center.storage_write_bytes_per_s,
                        failure_multiplier=multiplier_for(center, pool))
     hours = good.time_to_train_s / 3600.0

@@ -76,11 +76,7 @@ def assess(*, compute_time_s: float, job_mtbf_s: float, stall_s: float, persist_
     """
     w = inputs.positive(compute_time_s, "compute_time_s")
     m, d, tp, r = _validate(job_mtbf_s, stall_s, persist_s, restart_s)
-    if interval_s is None:
-        target = interval.checkpoint_interval_s(stall_s=d, job_mtbf_s=m, persist_s=tp,
-                                                restart_s=r, method=method)
-    else:
-        target = inputs.positive(interval_s, "interval_s")
+    target = _interval(interval_s, (m, d, tp, r), method)
     n = max(1, math.floor(w / target))
     tau = w / n
     if n > 1:
@@ -90,6 +86,16 @@ def assess(*, compute_time_s: float, job_mtbf_s: float, stall_s: float, persist_
                      total=c.first_s + (n - 1) * c.steady_s,
                      interruptions=c.first_interruptions + (n - 1) * c.steady_interruptions,
                      ckpt=n * d + tp, restart_each_s=c.restart_each_s)
+
+
+def _interval(interval_s: float | None, inputs_: tuple[float, float, float, float],
+              method: str) -> float:
+    """The interval the user gave (validated), else the one ``method`` chooses."""
+    if interval_s is not None:
+        return inputs.positive(interval_s, "interval_s")
+    m, d, tp, r = inputs_
+    return interval.checkpoint_interval_s(stall_s=d, job_mtbf_s=m, persist_s=tp, restart_s=r,
+                                          method=method)
 
 
 def _check_persist(tau: float, persist_s: float) -> None:
@@ -128,11 +134,8 @@ def steady_state(*, job_mtbf_s: float, stall_s: float, persist_s: float = 0.0,
     ETTR = τ / E_B; per-failure figures as in :func:`assess`.
     """
     m, d, tp, r = _validate(job_mtbf_s, stall_s, persist_s, restart_s)
-    if interval_s is None:
-        tau = interval.checkpoint_interval_s(stall_s=d, job_mtbf_s=m, persist_s=tp,
-                                             restart_s=r, method=method)
-    else:
-        tau = inputs.positive(interval_s, "interval_s")
+    tau = _interval(interval_s, (m, d, tp, r), method)
+    if interval_s is not None:
         _check_persist(tau, tp)
     c = renewal.segment_costs(interval_s=tau, mtbf_s=m, stall_s=d, persist_s=tp, restart_s=r)
     return _estimate(compute_s=tau, inputs_=(m, d, tp, r), tau=tau, segments=1,

@@ -40,15 +40,8 @@ def write_plots(results: Sequence[SimResult], out_dir: str | Path, *, title: str
             ax.plot(np.maximum(jct, 1.0), np.arange(1, len(jct) + 1) / len(jct),
                     label=f"{r.policy} (mean {r.mean_jct_s:,.0f} s)")
     ax.set_xscale("log")
-    ax.set_xlabel("job completion time (s)")
-    ax.set_ylabel("fraction of jobs")
-    ax.set_title(f"CDF of JCT {title}".strip())
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    paths.append(out / "jct_cdf.png")
-    fig.savefig(paths[-1], dpi=120)
-    plt.close(fig)
+    paths.append(_finish(fig, ax, out / "jct_cdf.png", xlabel="job completion time (s)",
+                         ylabel="fraction of jobs", title=f"CDF of JCT {title}"))
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in results:
@@ -56,14 +49,23 @@ def write_plots(results: Sequence[SimResult], out_dir: str | Path, *, title: str
         if len(tl) and r.devices:
             ax.step(tl[:, 0] / 86400.0, tl[:, 1] / r.devices, where="post", label=r.policy,
                     linewidth=0.8)
-    ax.set_xlabel("time (days)")
-    ax.set_ylabel("utilization (busy / all devices)")
     ax.set_ylim(0, 1.05)
-    ax.set_title(f"Utilization over time {title}".strip())
+    paths.append(_finish(fig, ax, out / "utilization.png", xlabel="time (days)",
+                         ylabel="utilization (busy / all devices)",
+                         title=f"Utilization over time {title}"))
+    return paths
+
+
+def _finish(fig, ax, path: Path, *, xlabel: str, ylabel: str, title: str) -> Path:
+    """Label, grid, legend and save one figure, then free it."""
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title.strip())
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    paths.append(out / "utilization.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
-    return paths
+    return path
