@@ -18,17 +18,39 @@ from suanwang.cli import (
     sim_cmd,
 )
 
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+"""Every command answers ``-h`` as well as ``--help``."""
+
 app = typer.Typer(
     name="suanwang",
     help="算网 suanwang: plan, schedule, run and bill large-model training across "
     "computing centers.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
+    context_settings=CONTEXT,
 )
 bench = typer.Typer(help="Benchmarks with named targets (medians, side-by-side ratios).",
-                    no_args_is_help=True)
+                    no_args_is_help=True, context_settings=CONTEXT)
 app.add_typer(bench, name="bench")
+
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"suanwang {version('suanwang')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """算网 suanwang: plan, schedule, run and bill large-model training across computing centers."""
+
 
 for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd):
     _module.register(app, bench)
