@@ -7,12 +7,20 @@ from functools import lru_cache
 from pathlib import Path
 
 from suanwang.catalog.accelerators import load_accelerators
-from suanwang.catalog.fields import Entry, data_path, entry_name, read_yaml, top_list
+from suanwang.catalog.fields import (
+    Entry,
+    data_path,
+    did_you_mean,
+    entry_name,
+    read_yaml,
+    top_list,
+)
 from suanwang.core.errors import ConfigError
 from suanwang.core.federation import BACKENDS, CENTER_KINDS, Center, Federation, Link
 from suanwang.core.hardware import NodePool
 
 DEMO_FEDERATION = "federation-demo.yaml"
+TOP_KEYS = ("federation", "centers", "links")
 
 
 def _pool(item: object, *, file: str, entry: str, index: int) -> NodePool:
@@ -24,7 +32,7 @@ def _pool(item: object, *, file: str, entry: str, index: int) -> NodePool:
     acc = accs[name]
     intra = e.number("intra_node_gb_per_s", acc.intra_node_bytes_per_s / 1e9) * 1e9
     inter = e.number("inter_node_gbps_per_device", acc.nic_bits_per_s / 1e9) * 1e9
-    return NodePool(
+    pool = NodePool(
         accelerator=acc,
         nodes=e.integer("nodes"),
         devices_per_node=e.integer("devices_per_node"),
@@ -34,6 +42,8 @@ def _pool(item: object, *, file: str, entry: str, index: int) -> NodePool:
         node_overhead_watts=e.number("node_overhead_watts", 0.0, minimum=0.0, strict=False),
         failure_rate_multiplier=e.number("failure_rate_multiplier", 1.0),
     )
+    e.finish()
+    return pool
 
 
 def _center(item: object, *, file: str, index: int) -> Center:
@@ -43,7 +53,7 @@ def _center(item: object, *, file: str, index: int) -> Center:
     pools = e.items("pools")
     if not pools:
         raise e.error("pools", "a center needs at least one node pool")
-    return Center(
+    center = Center(
         name=e.str("name"),
         kind=e.str("kind", choices=CENTER_KINDS),
         city=e.str("city"),
@@ -56,6 +66,8 @@ def _center(item: object, *, file: str, index: int) -> Center:
         energy_price_per_kwh=e.number("energy_price_per_kwh", 0.0, minimum=0.0, strict=False),
         notes=e.str("notes", "") if e.raw("notes", "") else "",
     )
+    e.finish()
+    return center
 
 
 def parse_federation(doc: object, file: str) -> Federation:
@@ -81,8 +93,15 @@ def parse_federation(doc: object, file: str) -> Federation:
             raise e.error("b", "a link must join two different centers")
         links.append(Link(a=a, b=b, bits_per_s=e.number("gbps") * 1e9,
                           latency_s=e.number("latency_ms", minimum=0.0, strict=False) / 1e3))
-    return Federation(name=head.str("name", Path(file).stem), currency=head.str("currency", "CNY"),
-                      centers=tuple(centers), links=tuple(links))
+        e.finish()
+    fed = Federation(name=head.str("name", Path(file).stem), currency=head.str("currency", "CNY"),
+                     centers=tuple(centers), links=tuple(links))
+    head.finish()
+    for key in doc:
+        if key not in ("federation", "centers", "links"):
+            raise ConfigError("unknown top-level key" + did_you_mean(str(key), TOP_KEYS)
+                              + f"; known: {', '.join(TOP_KEYS)}", file=file, field=str(key))
+    return fed
 
 
 @lru_cache(maxsize=16)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -26,6 +27,9 @@ def read_yaml(path: str | Path) -> Any:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found; check the path", file=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start}); give a YAML file", file=str(p)) from None
     except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.strerror}", file=str(p)) from None
     try:
@@ -37,8 +41,20 @@ def read_yaml(path: str | Path) -> Any:
                           line=line) from None
 
 
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 class Entry:
-    """One mapping in a file (a center, an accelerator) with typed, located field access."""
+    """One mapping in a file (a center, an accelerator) with typed, located field access.
+
+    The entry remembers which fields were read; :meth:`finish` then rejects every other key as
+    unknown, with a "did you mean" suggestion, so a typo (``peu:`` for ``pue:``) is named
+    instead of being silently ignored. A missing field whose name is close to a key that is
+    present says so too.
+    """
 
     def __init__(self, data: Any, *, file: str, entry: str) -> None:
         if not isinstance(data, Mapping):
@@ -47,16 +63,28 @@ class Entry:
         self.data = data
         self.file = file
         self.entry = entry
+        self.read: set[str] = set()
 
     def error(self, field: str, message: str) -> ConfigError:
         return ConfigError(message, file=self.file, entry=self.entry, field=field)
 
     def raw(self, field: str, default: Any = _MISSING) -> Any:
+        self.read.add(field)
         if field in self.data and self.data[field] is not None:
             return self.data[field]
         if default is _MISSING:
-            raise self.error(field, "missing required field")
+            close = difflib.get_close_matches(field, [str(k) for k in self.data], n=1)
+            hint = f" (found unknown key '{close[0]}': a typo?)" if close else ""
+            raise self.error(field, f"missing required field{hint}")
         return default
+
+    def finish(self, also_known: Iterable[str] = ()) -> None:
+        """Raise for any key that no accessor read (and that is not in ``also_known``)."""
+        known = self.read | set(also_known)
+        for key in self.data:
+            if key not in known:
+                raise self.error(str(key), "unknown key" + did_you_mean(str(key), known)
+                                 + f"; known keys: {', '.join(sorted(known))}")
 
     def str(self, field: str, default: Any = _MISSING, choices: tuple[str, ...] = ()) -> str:
         value = self.raw(field, default)
