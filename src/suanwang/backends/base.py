@@ -97,14 +97,16 @@ class AttemptSpec:
     count. Training: ``runtime_config`` is the runtime's job document (the dict
     ``python -m suanwang.runtime run`` reads; run_dir is set by the backend) and
     ``checkpoint_every_s`` the planner's failure-aware interval passed as
-    ``--ckpt-interval-s``. Batch: ``command`` is a shell command line run with ``bash -c``.
+    ``--ckpt-interval-s``. Batch: ``command`` is a shell command line (a str, run with
+    ``bash -c``) or an argv (a tuple of str, run as is).
     ``run_dir`` is the job-level directory shared by all attempts of the job on a shared file
     system (checkpoints live there, so a retry resumes from the latest one). ``walltime_s``
     (0 = none) bounds the attempt. ``predicted_run_s`` is the policy's prediction of wall seconds
-    on this pool (``ClusterState.run_s``); ``done_s``/``restarts``/``checkpoint_interval_s`` the
-    checkpointed progress, as in ``sched.JobView`` — the sim backend runs on these; real backends
-    ignore them. ``env`` adds environment variables. ``fail_after_s`` (> 0) injects one
-    failure: the attempt's process tree is SIGKILLed that many seconds after start (demo/tests).
+    on this pool (``ClusterState.run_s``, remaining work only); ``progress`` the fraction of
+    the job's work already checkpointed (0..1) and ``checkpoint_interval_s`` the wall seconds
+    between checkpoints — the sim backend runs on these; real backends ignore them. ``env``
+    adds environment variables. ``fail_after_s`` (> 0) injects one failure: the attempt's
+    process tree is SIGKILLed that many seconds after start (demo/tests).
     """
 
     key: str
@@ -119,11 +121,11 @@ class AttemptSpec:
     name: str = ""
     runtime_config: Mapping[str, Any] | None = None
     checkpoint_every_s: float = 0.0
-    command: str = ""
+    command: str | tuple[str, ...] = ""
     run_dir: str = ""
     walltime_s: float = 0.0
     predicted_run_s: float = 0.0
-    done_s: float = 0.0
+    progress: float = 0.0
     restarts: int = 0
     checkpoint_interval_s: float = 0.0
     env: Mapping[str, str] = field(default_factory=dict)
