@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,14 @@ from suanwang.catalog.fields import (
     top_list,
 )
 from suanwang.core.errors import ConfigError
-from suanwang.core.federation import BACKENDS, CENTER_KINDS, Center, Federation, Link
+from suanwang.core.federation import (
+    BACKENDS,
+    CENTER_KINDS,
+    Center,
+    Federation,
+    Link,
+    SlurmSite,
+)
 from suanwang.core.hardware import NodePool
 
 DEMO_FEDERATION = "federation-demo.yaml"
@@ -46,6 +54,52 @@ def _pool(item: object, *, file: str, entry: str, index: int) -> NodePool:
     return pool
 
 
+GRES_RE = re.compile(r"^[a-z][a-z0-9_]*(:[A-Za-z0-9_.-]+)?$")
+
+
+def _slurm_site(raw: object, *, backend: str, accelerators: tuple[str, ...], file: str,
+                entry: str) -> SlurmSite | None:
+    """The ``slurm:`` section of a center (Slurm backend settings; see docs/backends.md).
+
+    Checked here, before anything is submitted: only ``backend: slurm`` centers may have one;
+    ``slurm_conf`` and ``ssh_host`` are strings (a local cluster needs neither if the client
+    default works); ``gres`` keys must be accelerators of this center's pools and values GRES
+    names like ``gpu`` or ``gpu:h100`` (no count: the backend adds it).
+    """
+    if raw is None:
+        return None
+    where = f"{entry}: slurm"
+    if backend != "slurm":
+        raise ConfigError(f"a 'slurm:' section needs backend: slurm (this center has "
+                          f"backend: {backend}); remove it or change the backend",
+                          file=file, entry=entry, field="slurm")
+    e = Entry(raw, file=file, entry=where)
+    text = {k: (e.str(k) if e.raw(k, "") != "" else "")
+            for k in ("slurm_conf", "ssh_host", "partition", "account", "qos", "python")}
+    gres_raw = e.raw("gres", {})
+    if not isinstance(gres_raw, Mapping):
+        raise e.error("gres", "must map accelerator names to GRES names, e.g. {H100-SXM: gpu}")
+    for acc, name in gres_raw.items():
+        if acc not in accelerators:
+            raise e.error("gres", f"'{acc}' is not an accelerator of this center's pools "
+                          f"({', '.join(accelerators)})")
+        if not isinstance(name, str) or not GRES_RE.match(name):
+            raise e.error("gres", f"GRES for '{acc}' must look like 'gpu' or 'gpu:h100' "
+                          f"without a count (got {name!r})")
+    setup = e.raw("setup", [])
+    setup = (setup,) if isinstance(setup, str) else setup
+    if not isinstance(setup, list | tuple) or not all(isinstance(x, str) for x in setup):
+        raise e.error("setup", "must be a shell line or a list of shell lines")
+    site = SlurmSite(**text, gres=tuple(sorted(gres_raw.items())), setup=tuple(setup),
+                     release_requeued=e.boolean("release_requeued", False))
+    e.finish()
+    for field, value in (("partition", site.partition), ("account", site.account),
+                         ("qos", site.qos), ("ssh_host", site.ssh_host)):
+        if value and not re.match(r"^[A-Za-z0-9_.@:-]+$", value):
+            raise e.error(field, f"{value!r} has characters Slurm/ssh names cannot have")
+    return site
+
+
 def _center(item: object, *, file: str, index: int) -> Center:
     entry = entry_name(item, index, "center")
     e = Entry(item, file=file, entry=entry)
@@ -65,6 +119,9 @@ def _center(item: object, *, file: str, index: int) -> Center:
         failure_rate_multiplier=mult,
         energy_price_per_kwh=e.number("energy_price_per_kwh", 0.0, minimum=0.0, strict=False),
         notes=e.str("notes", "") if e.raw("notes", "") else "",
+        slurm=_slurm_site(e.raw("slurm", None), backend=e.raw("backend"), file=file,
+                          entry=entry, accelerators=tuple(str(p.get("accelerator"))
+                                                          for p in pools)),
     )
     e.finish()
     return center

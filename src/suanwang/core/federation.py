@@ -12,6 +12,43 @@ BACKENDS = ("local", "slurm", "sim")
 
 
 @dataclass(frozen=True, kw_only=True)
+class SlurmSite:
+    """How to reach and use one Slurm cluster (a ``backend: slurm`` center's ``slurm:`` section).
+
+    ``slurm_conf``: path of the cluster's slurm.conf, exported as ``SLURM_CONF`` to every client
+    command (empty: the client default). ``ssh_host``: run the client commands on this login
+    node via ``ssh`` (empty: on this machine). ``partition``/``account``/``qos``: sbatch's
+    ``--partition``/``--account``/``--qos`` (empty: the cluster default). ``gres``: accelerator
+    name -> GRES request per node without the count (``"gpu"`` or ``"gpu:h100"``); accelerators
+    not listed are CPU pools (a device is a CPU core). ``python``: the interpreter that runs
+    ``python -m suanwang.runtime`` on the compute nodes (empty: the controller's own).
+    ``setup``: shell lines run first in every job script (``module load ...``).
+    ``release_requeued``: after Slurm requeues a job (node failure) it holds it ~120 s
+    (BeginTime); when true the backend releases it with ``scontrol update StartTime=now``.
+    """
+
+    slurm_conf: str = ""
+    ssh_host: str = ""
+    partition: str = ""
+    account: str = ""
+    qos: str = ""
+    gres: tuple[tuple[str, str], ...] = ()
+    python: str = ""
+    setup: tuple[str, ...] = ()
+    release_requeued: bool = False
+
+    def gres_for(self, accelerator: str) -> str:
+        """The GRES name for ``accelerator`` ('' for a CPU pool)."""
+        return dict(self.gres).get(accelerator, "")
+
+    def to_dict(self) -> dict:
+        return {"slurm_conf": self.slurm_conf, "ssh_host": self.ssh_host,
+                "partition": self.partition, "account": self.account, "qos": self.qos,
+                "gres": dict(self.gres), "python": self.python, "setup": list(self.setup),
+                "release_requeued": self.release_requeued}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Center:
     """A computing center: node pools, storage, power, price and the backend that runs its jobs.
 
@@ -29,6 +66,7 @@ class Center:
     failure_rate_multiplier: float = 1.0
     energy_price_per_kwh: float = 0.0
     notes: str = ""
+    slurm: SlurmSite | None = None
 
     @property
     def devices(self) -> int:
@@ -47,6 +85,7 @@ class Center:
             "storage_write_bytes_per_s": self.storage_write_bytes_per_s, "pue": self.pue,
             "failure_rate_multiplier": self.failure_rate_multiplier,
             "energy_price_per_kwh": self.energy_price_per_kwh, "notes": self.notes,
+            **({"slurm": self.slurm.to_dict()} if self.slurm else {}),
         }
 
 
