@@ -2,6 +2,7 @@
 
     python -m suanwang.runtime run JOB.yaml [--nproc N] [--ckpt-interval-s S] [--steps N] ...
     python -m suanwang.runtime worker          (started by the supervisor; reads a go line)
+    python -m suanwang.runtime elastic JOB     (one rank under torchrun: multi-node jobs)
     python -m suanwang.runtime torture --dir D --kills 100   (checkpoint crash-consistency)
 
 ``run`` prints the run summary (ETTR, failures, restarts, checkpoints, lost steps) as JSON and
@@ -40,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--fail-every-s", type=float, help="fault injection: SIGKILL a rank")
     run.add_argument("--quiet", action="store_true")
     sub.add_parser("worker", help="internal: one rank, started by the supervisor")
+    ela = sub.add_parser("elastic", help="one rank started by torchrun (multi-node; elastic.py)")
+    ela.add_argument("job", help="job file (.yaml or .json)")
     sub.add_parser("zygote", help="internal: the supervisor's fork server")
     tor = sub.add_parser("torture", help="SIGKILL a checkpoint writer N times; verify latest")
     tor.add_argument("--dir", required=True)
@@ -57,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         from suanwang.runtime.train import worker_main
 
         return worker_main()
+    if args.cmd == "elastic":
+        from suanwang.runtime.elastic import run_rank
+
+        return run_rank(args.job)
     if args.cmd == "zygote":
         from suanwang.runtime.zygote import serve
 
