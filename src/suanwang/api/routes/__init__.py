@@ -1,0 +1,1 @@
+"""One APIRouter per resource, mounted under /api/v1 by ``api.app``."""

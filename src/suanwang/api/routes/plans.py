@@ -1,0 +1,39 @@
+"""/plans: what the controller would do with a spec (pools, size, time, hold), no submission."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+
+from suanwang.api.deps import ReadSession, Scope, context
+from suanwang.api.schemas.jobs import PlanOption, PlanPublic
+from suanwang.core.jobspec import JobSpec, spec_to_dict
+
+router = APIRouter(prefix="/plans", tags=["plans"],
+                   responses={401: {"description": "missing or invalid token"},
+                              409: {"description": "no pool can run this spec"}})
+
+
+@router.post("", response_model=PlanPublic)
+def preview(spec: Annotated[JobSpec, Body()], request: Request, tenant: Scope,
+            session: ReadSession) -> PlanPublic:
+    """The planner's options for ``spec`` at the gang size the controller would use, each with
+    the hold admission would place (store.billing.quote)."""
+    from suanwang.control.planning import plan_job
+    from suanwang.store.billing import quote
+
+    doc = spec_to_dict(spec)
+    plan = plan_job(context(request).federation, doc)
+    options = []
+    for key, p in plan["pools"].items():
+        center, accelerator = key.split("/", 1)
+        placement = {"center": center, "accelerator": accelerator, "devices": plan["devices"],
+                     "nodes": p["nodes"], "duration_s": p["time_s"]}
+        options.append(PlanOption(center=center, accelerator=accelerator,
+                                  devices=plan["devices"], nodes=p["nodes"], time_s=p["time_s"],
+                                  checkpoint_every_s=p["checkpoint_every_s"],
+                                  planner_cost=p["cost"], hold=quote(session, doc, placement)))
+    options.sort(key=lambda o: o.time_s)
+    return PlanPublic(kind=doc["kind"], devices=plan["devices"], estimate_s=plan["estimate_s"],
+                      source=plan["source"], options=options)

@@ -1,0 +1,1 @@
+"""API schemas (pydantic), separate from the tables: what clients send and receive."""
