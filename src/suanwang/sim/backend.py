@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from suanwang.backends.base import (
+from suanwang.core.backend import (
     AttemptSpec,
     AttemptState,
     BackendStatus,
