@@ -1,0 +1,106 @@
+"""Queries of the control loop (reads it repeats every tick, and its few inserts).
+
+Kept apart from the API's repositories (``store.jobs``): these are shaped for one controller
+tick over many jobs — narrow column sets instead of whole ORM rows where the tick is hot (10,000
+live attempts are read every tick). Like every store function they never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.orm import Session
+
+from suanwang.store import states as S
+from suanwang.store.models import Attempt, Job, Quota, Tenant
+
+LIVE = ("PENDING", "RUNNING")  # attempt states that still hold devices
+
+
+def live_attempts(session: Session) -> Sequence[Row[Any]]:
+    """(id, job_id, n, center, state, devices, accelerator, nodes, has_handle) of attempts not
+    yet terminal, oldest first."""
+    return session.execute(
+        select(Attempt.id, Attempt.job_id, Attempt.n, Attempt.center, Attempt.state,
+               Attempt.devices, Attempt.accelerator, Attempt.nodes,
+               Attempt.handle.is_not(None).label("has_handle"))
+        .where(Attempt.state.in_(LIVE)).order_by(Attempt.id)).all()
+
+
+def attempts_by_id(session: Session, ids: Iterable[int]) -> dict[int, Attempt]:
+    ids = list(ids)
+    out: dict[int, Attempt] = {}
+    for i in range(0, len(ids), 500):
+        for a in session.execute(select(Attempt).where(Attempt.id.in_(ids[i:i + 500]))).scalars():
+            out[a.id] = a
+    return out
+
+
+def jobs_by_id(session: Session, ids: Iterable[int]) -> dict[int, Job]:
+    ids = list(ids)
+    out: dict[int, Job] = {}
+    for i in range(0, len(ids), 500):
+        for j in session.execute(select(Job).where(Job.id.in_(ids[i:i + 500]))).scalars():
+            out[j.id] = j
+    return out
+
+
+def jobs_in(session: Session, states: Iterable[str], *, limit: int = 100_000) -> list[Job]:
+    """Jobs in any of ``states``, in submission order."""
+    return list(session.execute(select(Job).where(Job.state.in_(list(states)))
+                                .order_by(Job.id).limit(limit)).scalars())
+
+
+def job_ids_in(session: Session, states: Iterable[str]) -> list[int]:
+    return list(session.execute(select(Job.id).where(Job.state.in_(list(states)))
+                                .order_by(Job.id)).scalars())
+
+
+def cancel_requested(session: Session) -> list[Job]:
+    """Active jobs whose tenant asked to cancel them."""
+    return list(session.execute(select(Job).where(Job.state.in_(list(S.ACTIVE)),
+                                                  Job.cancel_requested_at.is_not(None))
+                                .order_by(Job.id)).scalars())
+
+
+def latest_attempt(session: Session, job_id: int) -> Attempt | None:
+    return session.execute(select(Attempt).where(Attempt.job_id == job_id)
+                           .order_by(Attempt.n.desc()).limit(1)).scalar_one_or_none()
+
+
+def latest_attempts(session: Session, job_ids: Iterable[int]) -> dict[int, Attempt]:
+    """The newest attempt of each job that has one."""
+    ids = list(job_ids)
+    out: dict[int, Attempt] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        newest = (select(Attempt.job_id, func.max(Attempt.n).label("n"))
+                  .where(Attempt.job_id.in_(chunk)).group_by(Attempt.job_id).subquery())
+        q = select(Attempt).join(newest, (Attempt.job_id == newest.c.job_id)
+                                 & (Attempt.n == newest.c.n))
+        for a in session.execute(q).scalars():
+            out[a.job_id] = a
+    return out
+
+
+def tenant_names(session: Session) -> dict[int, str]:
+    return {i: n for i, n in session.execute(select(Tenant.id, Tenant.name)).all()}
+
+
+def quotas(session: Session) -> dict[int, tuple[int, int]]:
+    """tenant id -> (max_devices, max_running_jobs); 0 = unlimited."""
+    return {t: (d, r) for t, d, r in session.execute(
+        select(Quota.tenant_id, Quota.max_devices, Quota.max_running_jobs)).all()}
+
+
+def set_attempt(session: Session, attempt_id: int, *, only_from: Iterable[str] | None = None,
+                **values: Any) -> bool:
+    """Update an attempt's columns; with ``only_from``, only if its state is one of those
+    (compare-and-set, so a replayed tick cannot move a finished attempt). True if updated."""
+    q = update(Attempt).where(Attempt.id == attempt_id)
+    if only_from is not None:
+        q = q.where(Attempt.state.in_(list(only_from)))
+    res = session.execute(q.values(**values).execution_options(synchronize_session=False))
+    return res.rowcount == 1
