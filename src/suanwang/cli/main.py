@@ -11,10 +11,12 @@ import typer
 
 from suanwang.cli import (
     catalog_cmd,
+    client_cmd,
     perf_cmd,
     placement_cmd,
     reliability_cmd,
     runtime_cmd,
+    serve_cmd,
     sim_cmd,
 )
 
@@ -52,7 +54,8 @@ def _root(
     """算网 suanwang: plan, schedule, run and bill large-model training across computing centers."""
 
 
-for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd):
+for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd,
+                serve_cmd, client_cmd):
     _module.register(app, bench)
 
 

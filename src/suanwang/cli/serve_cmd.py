@@ -1,0 +1,180 @@
+"""``suanwang serve`` (API + controller + dashboard) and ``suanwang tenants`` (server host)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from suanwang.cli.output import console, print_json
+
+tenants = typer.Typer(help="Tenants on this server host (writes the database directly).",
+                      no_args_is_help=True)
+DbOpt = Annotated[str | None, typer.Option("--db", help="Database URL (sqlite:///FILE or "
+                                           "postgresql://...); default $SUANWANG_DB_URL or "
+                                           "$SUANWANG_HOME/suanwang.db.")]
+
+
+def serve_cmd(
+    db: DbOpt = None,
+    federation: Annotated[Path | None, typer.Option(help="Federation YAML (default: demo).")]
+    = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    no_controller: Annotated[bool, typer.Option("--no-controller", help="Serve the API only "
+                                                "(run `suanwang controller` apart).")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Where attempts run (default "
+                                                  "$SUANWANG_HOME/runs).")] = None,
+    tick_s: Annotated[float, typer.Option(min=0.05, help="Controller tick (s).")] = 1.0,
+    sim_speedup: Annotated[float, typer.Option(min=0.001, help="Virtual seconds per wall "
+                                               "second on simulated centers.")] = 60.0,
+) -> None:
+    """Run the platform: REST API under /api/v1, the controller in a thread, the dashboard at /.
+
+    Migrates the database first. Stop with Ctrl-C (the controller finishes its tick)."""
+    import threading
+
+    import uvicorn
+
+    from suanwang.api.app import create_app
+    from suanwang.catalog import load_federation
+    from suanwang.store.db import default_url, home_dir
+    from suanwang.store.migrate import upgrade
+
+    url = db or default_url()
+    upgrade(url)
+    fed = load_federation(federation)
+    app = create_app(url, federation=fed)
+    stop = threading.Event()
+    ctl = None
+    if not no_controller:
+        ctl = _start_controller(url, fed, data_dir or home_dir() / "runs", stop, tick_s,
+                                sim_speedup)
+    console.print(f"suanwang serving http://{host}:{port}/api/v1 on {_safe(url)}"
+                  f"{'' if ctl else ' (no controller)'}", highlight=False)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=os.environ.get("SUANWANG_LOG", "warning"),
+                    access_log=False)
+    finally:
+        stop.set()
+        if ctl is not None:
+            ctl.join(timeout=30)
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _start_controller(url: str, fed, data_dir: Path, stop, tick_s: float, sim_speedup: float):
+    """The controller in a daemon thread (None, with a warning, if it is not installed)."""
+    import threading
+
+    try:
+        from suanwang.control.runner import run_controller
+    except ImportError as exc:
+        console.print(f"[yellow]controller not available ({exc}); serving the API only[/]")
+        return None
+    thread = threading.Thread(
+        target=run_controller, name="suanwang-controller", daemon=True,
+        kwargs={"db_url": url, "federation": fed, "data_dir": data_dir, "stop": stop,
+                "tick_s": tick_s, "sim_speedup": sim_speedup})
+    thread.start()
+    return thread
+
+
+@tenants.command("create")
+def tenants_create(
+    name: Annotated[str, typer.Argument(help="Tenant name (letters, digits, . _ -).")],
+    db: DbOpt = None,
+    balance: Annotated[str, typer.Option(help="Initial prepaid balance (<= 4 decimals).")] = "0",
+    admin: Annotated[bool, typer.Option("--admin", help="May use /api/v1/admin.")] = False,
+    max_devices: Annotated[int, typer.Option(min=0, help="Quota: devices in use at once "
+                                             "(0 = unlimited).")] = 0,
+    json_: Annotated[bool, typer.Option("--json", help="Print {tenant, token} as JSON.")]
+    = False,
+) -> None:
+    """Create a tenant and print its API token (shown once; only its hash is stored)."""
+    from suanwang.store.db import default_url, make_engine, session_factory
+    from suanwang.store.migrate import upgrade
+    from suanwang.store.tenants import create_tenant
+
+    amount = _money(balance)
+    _check_name(name)
+    url = db or default_url()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine, write=True)() as s:
+            tenant, token = create_tenant(s, name, balance=amount, is_admin=admin,
+                                          max_devices=max_devices)
+            s.commit()
+            doc = {"tenant": {"id": tenant.id, "name": tenant.name, "is_admin": admin,
+                              "balance": str(amount)}, "token": token}
+    finally:
+        engine.dispose()
+    if json_:
+        print_json(doc)
+    else:
+        console.print(f"tenant {name} (id {doc['tenant']['id']}), balance {amount}\n"
+                      f"token (shown once): {token}", highlight=False)
+
+
+@tenants.command("list")
+def tenants_list(db: DbOpt = None,
+                 json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+                 ) -> None:
+    """Tenants with their balances."""
+    from sqlalchemy import select
+
+    from suanwang.cli.output import table
+    from suanwang.store.db import default_url, make_engine, session_factory
+    from suanwang.store.migrate import upgrade
+    from suanwang.store.models import Balance, Tenant
+
+    url = db or default_url()
+    upgrade(url)
+    engine = make_engine(url)
+    with session_factory(engine)() as s:
+        rows = s.execute(select(Tenant, Balance).join(Balance, Balance.tenant_id == Tenant.id)
+                         .order_by(Tenant.id)).all()
+        docs = [{"id": t.id, "name": t.name, "is_admin": t.is_admin, "balance": str(b.amount),
+                 "held": str(b.held)} for t, b in rows]
+    engine.dispose()
+    if json_:
+        print_json(docs)
+        return
+    table("Tenants", ["id", "name", "admin", "balance", "held"],
+          [[d["id"], d["name"], d["is_admin"], d["balance"], d["held"]] for d in docs])
+
+
+def _money(text: str):
+    from decimal import Decimal, InvalidOperation
+
+    from suanwang.core.errors import ConfigError
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"not a number: {text!r}", field="--balance") from None
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.0001")):
+        raise ConfigError(f"must be >= 0 with at most 4 decimals (got {text})", field="--balance")
+    return value
+
+
+def _check_name(name: str) -> None:
+    import re
+
+    from suanwang.core.errors import ConfigError
+    from suanwang.core.jobspec import NAME_PATTERN
+
+    if not re.match(NAME_PATTERN, name):
+        raise ConfigError(f"1-63 letters, digits, '.', '_' or '-' (got {name!r})", field="NAME")
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.command("serve")(serve_cmd)
+    app.add_typer(tenants, name="tenants")
