@@ -19,19 +19,44 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from suanwang.core.errors import ConfigError
 from suanwang.core.model import FFN_KINDS, ModelSpec
+from suanwang.core.quantity import parse_count, parse_duration_s
 
 PRECISIONS = ("bf16", "fp16", "fp8", "fp32", "tf32")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="1-63 chars: letters, digits, . _ -")]
-Ident = Annotated[str, Field(min_length=1, max_length=100)]
+Ident = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
+
+
+def _typed(parse):
+    """Accept ``30d`` / ``2T`` strings as core.quantity parses them; numbers pass through."""
+    def convert(value):
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse(value)
+        except ConfigError as exc:
+            raise ValueError(exc.detail) from None
+    return BeforeValidator(convert)
+
+
+Seconds = Annotated[float, _typed(parse_duration_s)]
+Count = Annotated[float, _typed(parse_count)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Constraints(_Strict):
@@ -39,7 +64,7 @@ class Constraints(_Strict):
     ``deadline_s`` is seconds from submission; accelerator/center lists filter the planner's
     options (empty = any). ``priority``: larger is more urgent."""
 
-    deadline_s: float | None = Field(None, gt=0, le=10 * 365 * 86400.0)
+    deadline_s: Seconds | None = Field(None, gt=0, le=10 * 365 * 86400.0)
     budget: Decimal | None = Field(None, ge=0, le=Decimal("1e12"), decimal_places=4)
     accelerators: list[Ident] = Field(default_factory=list, max_length=64)
     exclude_accelerators: list[Ident] = Field(default_factory=list, max_length=64)
@@ -124,7 +149,7 @@ class TrainingSpec(_Strict):
     kind: Literal["training"]
     name: Name
     model: Annotated[str, Field(min_length=1, max_length=100)] | InlineModel
-    tokens: float = Field(gt=0, le=1e16)
+    tokens: Count = Field(gt=0, le=1e16)
     seq_len: int | None = Field(None, ge=1, le=10_000_000)
     global_batch: int = Field(1024, ge=1, le=100_000_000)
     precision: Literal["bf16", "fp16", "fp8", "fp32", "tf32"] = "bf16"
@@ -140,13 +165,13 @@ class BatchSpec(_Strict):
 
     kind: Literal["batch"]
     name: Name
-    command: Annotated[str, Field(min_length=1, max_length=10_000)] | list[
-        Annotated[str, Field(max_length=10_000)]]
+    command: Annotated[str, Field(min_length=1, max_length=10_000, pattern=r"^[^\x00]+$")] | list[
+        Annotated[str, Field(max_length=10_000, pattern=r"^[^\x00]*$")]]
     nodes: int | None = Field(None, ge=1, le=100_000)
     devices: int | None = Field(None, ge=1, le=1_000_000)
     node_type: Ident | None = None
     accelerator: Ident | None = None
-    walltime_s: float = Field(gt=0, le=30 * 86400.0)
+    walltime_s: Seconds = Field(gt=0, le=30 * 86400.0)
     software: list[Ident] = Field(default_factory=list, max_length=64)
     constraints: Constraints = Field(default_factory=Constraints)
 
