@@ -13,9 +13,12 @@ DAY_S = 86400.0
 
 
 def where_cmd(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model preset (suanwang catalog "
-                                       "models).")],
-    tokens: Annotated[float, typer.Option(help="Tokens to train on, e.g. 2e12.")],
+    job: Annotated[Path | None, typer.Argument(help="A job spec YAML (examples/jobs/*.yaml); "
+                                               "replaces --model, --tokens and the constraint "
+                                               "options.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model preset (suanwang "
+                                              "catalog models).")] = None,
+    tokens: Annotated[float | None, typer.Option(help="Tokens to train on, e.g. 2e12.")] = None,
     federation: Annotated[Path | None, typer.Option(help="Federation YAML (default: demo).")]
     = None,
     objective: Annotated[str, typer.Option(help="Rank by time | cost | energy.")] = "time",
@@ -37,18 +40,32 @@ def where_cmd(
     from rich.progress import Progress
 
     from suanwang.catalog import get_model, load_federation
+    from suanwang.core.errors import ConfigError
     from suanwang.plan.placement import select_compute
 
     fed = load_federation(federation)
-    spec = get_model(model)
+    if job is not None:
+        kwargs, accel_ok = _spec_search(fed, job)
+        if kwargs is None:
+            return
+    elif model is None or tokens is None:
+        raise ConfigError("give a job spec (suanwang where JOB.yaml) or --model and --tokens",
+                          field="--model" if model is None else "--tokens")
+    else:
+        kwargs = {"model": get_model(model), "tokens": tokens, "global_batch_seqs": global_batch,
+                  "seq_len": seq_len, "max_devices": max_devices,
+                  "deadline_s": deadline_days * DAY_S if deadline_days else None,
+                  "budget": budget, "centers": tuple(center or ())}
+        accel_ok = None
+    spec, tokens = kwargs["model"], kwargs["tokens"]
     with Progress(transient=True, console=console, disable=json_) as progress:
         task = progress.add_task("searching centers", total=None)
         selection = select_compute(
-            fed, spec, tokens=tokens, global_batch_seqs=global_batch, seq_len=seq_len,
-            objective=objective, max_devices=max_devices,
-            deadline_s=deadline_days * DAY_S if deadline_days else None, budget=budget,
-            centers=tuple(center or ()),
+            fed, **{k: v for k, v in kwargs.items() if k != "model"}, model=spec,
+            objective=objective,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
+    if accel_ok is not None:
+        selection = _only(selection, accel_ok)
     if json_:
         print_json({**selection.to_dict(), "options": [o.to_dict() for o in
                                                         selection.options[:top]]})
@@ -66,6 +83,69 @@ def where_cmd(
                   f"{selection.configs_evaluated:,} configurations; "
                   f"{len(selection.skipped)} skipped (model does not fit or chip lacks the "
                   "precision); * = Pareto-optimal in time, cost and energy", style="dim")
+
+
+def _spec_search(fed, path: Path):
+    """select_compute arguments for a training spec (and an accelerator filter); for a batch
+    spec, prints the pools that can run it and returns (None, None)."""
+    from suanwang.catalog import get_model
+    from suanwang.core.errors import ConfigError
+    from suanwang.core.jobspec import BatchSpec, InlineModel, load_job_spec
+
+    spec = load_job_spec(path)
+    if isinstance(spec, BatchSpec):
+        _where_batch(fed, spec)
+        return None, None
+    c = spec.constraints
+    names = [x.name for x in fed.centers]
+    unknown = [n for n in c.centers if n not in names]
+    if unknown:
+        raise ConfigError(f"unknown center(s) {', '.join(unknown)}; known: {', '.join(names)}",
+                          file=str(path), field="constraints.centers")
+    centers = tuple(n for n in (c.centers or names) if n not in c.exclude_centers)
+    model = spec.model.to_model_spec() if isinstance(spec.model, InlineModel) \
+        else get_model(spec.model)
+    domestic = {p.accelerator.name: p.accelerator.domestic for x in fed.centers for p in x.pools}
+
+    def accel_ok(name: str) -> bool:
+        return ((not c.accelerators or name in c.accelerators)
+                and name not in c.exclude_accelerators
+                and (not c.domestic_only or domestic.get(name, False)))
+
+    return {"model": model, "tokens": spec.tokens, "global_batch_seqs": spec.global_batch,
+            "seq_len": spec.seq_len, "precision": spec.precision, "max_devices": c.max_devices,
+            "min_devices": c.min_devices, "deadline_s": c.deadline_s,
+            "budget": float(c.budget) if c.budget is not None else None,
+            "centers": centers}, accel_ok
+
+
+def _only(selection, accel_ok):
+    """The selection restricted to accelerators the spec allows (Pareto marks recomputed)."""
+    import dataclasses
+
+    from suanwang.core.errors import InfeasibleError
+    from suanwang.plan.placement import pareto_front
+
+    kept = [o for o in selection.options if accel_ok(o.accelerator)]
+    if not kept:
+        raise InfeasibleError("no option uses an accelerator the spec allows "
+                              "(constraints.accelerators / exclude_accelerators / domestic_only)")
+    front = pareto_front(kept)
+    kept = [dataclasses.replace(o, pareto=i in front) for i, o in enumerate(kept)]
+    return dataclasses.replace(selection, options=tuple(kept))
+
+
+def _where_batch(fed, spec) -> None:
+    """Pools able to run a batch spec, with the walltime's cost (from the controller's
+    planner, so this is what admission would consider)."""
+    from suanwang.control.planning import plan_batch
+
+    plan = plan_batch(fed, spec)
+    rows = [[key.split("/")[0], key.split("/")[1], plan["devices"], p["nodes"],
+             p["time_s"] / 3600, p["cost"]] for key, p in
+            sorted(plan["pools"].items(), key=lambda kv: kv[1]["cost"])]
+    table(f"{spec.name}: pools that can run it (walltime {spec.walltime_s / 3600:.2f} h)",
+          ["center", "node type", "devices", "nodes", "hours", f"cost {fed.currency}"], rows)
 
 
 def pool_cmd(
