@@ -1,0 +1,104 @@
+// The dashboard shell: login, hash router (#/page/arg), navigation, polling lifecycle.
+
+import { api, clearToken, setToken, setUnauthorizedHandler, token } from "./api.js";
+import { $, errorBox, fill, money } from "./ui.js";
+import * as federation from "./page-federation.js";
+import * as jobs from "./page-jobs.js";
+import * as job from "./page-job.js";
+import * as plans from "./page-plans.js";
+import * as billing from "./page-billing.js";
+import * as sim from "./page-sim.js";
+
+const PAGES = { federation, jobs, job, plans, billing, sim };
+const NAV_OF = { job: "jobs" };
+let current = null; // {page, ctx}
+
+/** Context handed to a page: its main element, and timers cleared when the page is left. */
+function makeCtx(main) {
+  const timers = [];
+  return {
+    main,
+    alive: true,
+    every(ms, fn) {
+      const tick = async () => {
+        if (document.hidden) return;
+        try { await fn(); } catch (e) { console.warn(e); }
+      };
+      timers.push(setInterval(tick, ms));
+    },
+    stop() { this.alive = false; timers.forEach(clearInterval); },
+  };
+}
+
+async function route() {
+  if (!token()) return showLogin();
+  showShell();
+  const [name = "federation", ...args] = location.hash.replace(/^#\/?/, "").split("/");
+  const page = PAGES[name] ? name : "federation";
+  for (const a of document.querySelectorAll(".sidebar a")) {
+    if (a.dataset.page === (NAV_OF[page] || page)) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  if (current) current.ctx.stop();
+  const main = $("#main");
+  main.replaceChildren();
+  main.dataset.page = page;
+  const ctx = makeCtx(main);
+  current = { page, ctx };
+  try {
+    await PAGES[page].render(ctx, ...args.map(decodeURIComponent));
+  } catch (e) {
+    if (ctx.alive) fill(main, errorBox(e));
+  }
+  refreshWho();
+}
+
+async function refreshWho() {
+  try {
+    const b = await api("/balance");
+    $("#who-tenant").textContent = b.tenant_name || b.tenant || b.name || "";
+    $("#who-balance").textContent = `balance ${money(b.balance ?? b.available, b.currency)}`;
+  } catch { /* shown on the pages themselves */ }
+}
+
+function showLogin() {
+  if (current) { current.ctx.stop(); current = null; }
+  $("#shell").hidden = true;
+  $("#login").hidden = false;
+  $("#token").focus();
+}
+
+function showShell() {
+  $("#login").hidden = true;
+  $("#shell").hidden = false;
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const t = $("#token").value.trim();
+  const err = $("#login-error");
+  err.textContent = "";
+  try {
+    await api("/balance", { tok: t });
+  } catch (e) {
+    err.textContent = e.status === 401 || e.status === 403
+      ? "This token is not valid." : `Cannot reach the API: ${e.message}`;
+    return;
+  }
+  setToken(t);
+  $("#token").value = "";
+  if (!location.hash || location.hash === "#/") location.hash = "#/federation";
+  else route();
+}
+
+function logout() {
+  clearToken();
+  location.hash = "";
+  showLogin();
+}
+
+setUnauthorizedHandler(() => { clearToken(); showLogin(); });
+$("#login-form").addEventListener("submit", login);
+$("#logout").addEventListener("click", logout);
+window.addEventListener("hashchange", route);
+route();

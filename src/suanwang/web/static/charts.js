@@ -1,0 +1,59 @@
+// Charts are drawn by plotly.js (served from the installed plotly wheel, window.Plotly).
+// Every chart comes with the table it was drawn from, as its text alternative.
+
+import { h, table } from "./ui.js";
+
+const FONT = { family: "Inter, Segoe UI, system-ui, sans-serif", size: 12, color: "#17202c" };
+const CONFIG = { displaylogo: false, responsive: true,
+  modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] };
+
+export function layout(extra = {}) {
+  return {
+    font: FONT, margin: { l: 56, r: 16, t: 28, b: 48 }, paper_bgcolor: "#fff",
+    plot_bgcolor: "#fff", hovermode: "closest",
+    legend: { orientation: "h", y: -0.22 },
+    xaxis: { gridcolor: "#eef1f5", zeroline: false, ...(extra.xaxis || {}) },
+    yaxis: { gridcolor: "#eef1f5", zeroline: false, ...(extra.yaxis || {}) },
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "xaxis" && k !== "yaxis")),
+  };
+}
+
+/**
+ * A figure: heading, plot div and a <details> with the data table.
+ * ``columns``/``rows`` describe the table; returns {el, plot(traces, layout), update(rows)}.
+ */
+export function figure({ title, testid, columns, rows = [], height = 320, summary }) {
+  const plotEl = h("div.chart", { "data-testid": testid, role: "img", "aria-label": title,
+    style: `height:${height}px` });
+  const alt = h("div");
+  const details = h("details.alt", h("summary", summary || "Data table (text alternative)"), alt);
+  const el = h("div.figure", title ? h("h2", title) : null, plotEl, details);
+  let drawn = false;
+  const api = {
+    el,
+    plotEl,
+    plot(traces, lay) {
+      if (!window.Plotly) {
+        plotEl.textContent = "plotly.js did not load; see the data table below.";
+        return;
+      }
+      const l = layout({ height, ...lay });
+      if (drawn) window.Plotly.react(plotEl, traces, l, CONFIG);
+      else window.Plotly.newPlot(plotEl, traces, l, CONFIG);
+      drawn = true;
+    },
+    table(data) {
+      alt.replaceChildren(table(columns, data, { testid: testid ? `${testid}-table` : undefined }));
+    },
+  };
+  api.table(rows);
+  return api;
+}
+
+/** Points currently drawn in a plot (used by tests through the DOM, and by pages). */
+export function pointCount(plotEl) {
+  return (plotEl.data || []).reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
+}
+
+export const PALETTE = ["#1f5fbf", "#d9822b", "#1c7c54", "#8e44ad", "#c0392b", "#16a2b8",
+  "#7f8c8d", "#b7950b"];

@@ -1,0 +1,139 @@
+// Job detail: state timeline, loss and tokens/s curves that grow while it runs, MFU, ETTR so far,
+// plan and placement, cost so far, log tail. Polls every 2 s until the job is terminal.
+
+import { api, rows } from "./api.js";
+import { figure } from "./charts.js";
+import { placementText, reasonText } from "./page-jobs.js";
+import { errorBox, fill, h, kpi, money, num, pageHead, pct, stateBadge, when } from "./ui.js";
+
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
+
+/**
+ * ETTR so far = productive step time / wall time since the first step's attempt started, where a
+ * step is productive if no later sample recomputed it (same definition as runtime/metrics.py,
+ * after ByteRobust and Llama 3). Needs per-sample ``step_time_s`` (in the sample or its detail).
+ * Returns null when the samples do not carry step times.
+ */
+export function ettrSoFar(metrics, startedAt, now) {
+  const last = new Map();
+  for (const m of metrics) last.set(m.step, m);
+  let productive = 0;
+  for (const m of last.values()) {
+    const st = m.step_time_s ?? (m.detail || {}).step_time_s;
+    if (!Number.isFinite(st)) return null;
+    productive += st;
+  }
+  const t0 = Date.parse(startedAt);
+  const wall = (now - t0) / 1000;
+  return Number.isFinite(wall) && wall > 0 ? Math.min(1, productive / wall) : null;
+}
+
+function timeline(events) {
+  if (!events.length) return h("p.empty", "No events yet.");
+  return h("ol.timeline", { "data-testid": "timeline" }, events.map((e) => h("li",
+    h("div", e.from_state ? [stateBadge(e.from_state), " → "] : null, stateBadge(e.to_state),
+      " ", h("span.small", e.reason || "")),
+    h("div.when", when(e.at)),
+    e.detail && Object.keys(e.detail).length
+      ? h("div.small.muted.mono", JSON.stringify(e.detail)) : null)));
+}
+
+function facts(pairs) {
+  return h("dl.facts", pairs.filter(Boolean).flatMap(([k, v]) => [h("dt", k), h("dd", v)]));
+}
+
+function planFacts(job) {
+  const plan = job.plan || {};
+  const par = plan.parallelism || (plan.plan || {}).parallelism;
+  return facts([
+    ["Placement", placementText(job.placement)],
+    ["Backend", (job.placement || {}).backend || "–"],
+    par ? ["Layout", `tp ${par.tp} · pp ${par.pp} · dp ${par.dp}` +
+      (par.cp && par.cp > 1 ? ` · cp ${par.cp}` : "")] : null,
+    plan.time_to_train_s ? ["Predicted time", `${num(plan.time_to_train_s / 3600, 2)} h`] : null,
+    plan.mfu !== undefined ? ["Predicted MFU", pct(plan.mfu)] : null,
+    ["Predicted cost (hold)", money(job.quote)],
+    ["Submitted", when(job.created_at)],
+    ["Started", when(job.started_at)],
+    ["Ended", when(job.ended_at)],
+  ]);
+}
+
+function curves() {
+  const cols = (key, label, digits) => [{ label: "Step", key: "step", num: true, digits: 0 },
+    { label, key, num: true, digits }];
+  return {
+    loss: figure({ title: "Training loss", testid: "loss-chart", height: 280,
+      columns: cols("loss", "Loss", 4) }),
+    tps: figure({ title: "Throughput (tokens/s)", testid: "tps-chart", height: 280,
+      columns: cols("tokens_per_s", "Tokens/s", 0) }),
+  };
+}
+
+function drawCurves(figs, metrics) {
+  const x = metrics.map((m) => m.step);
+  const line = (y, color) => ({ type: "scatter", mode: "lines+markers", x, y,
+    line: { color, width: 2 }, marker: { size: 4 }, name: "" });
+  figs.loss.table(metrics);
+  figs.tps.table(metrics);
+  figs.loss.plot([line(metrics.map((m) => m.loss), "#1f5fbf")],
+    { xaxis: { title: "step" }, yaxis: { title: "loss" }, showlegend: false });
+  figs.tps.plot([line(metrics.map((m) => m.tokens_per_s), "#1c7c54")],
+    { xaxis: { title: "step" }, yaxis: { title: "tokens/s" }, showlegend: false });
+}
+
+export async function render(ctx, id) {
+  const job0 = await api(`/jobs/${encodeURIComponent(id)}`);
+  const figs = curves();
+  const head = h("div");
+  const kpis = h("div.grid.grid-4");
+  const planPanel = h("div");
+  const events = h("div");
+  const log = h("pre.log", { "data-testid": "log" });
+  const msg = h("div");
+  const cancel = h("button.btn.btn-danger", { type: "button", "data-testid": "cancel-job",
+    onclick: async () => {
+      try { await api(`/jobs/${id}/cancel`, { method: "POST" }); fill(msg, h("p.small",
+        "Cancellation requested; the controller will stop the job.")); } catch (e) {
+        fill(msg, errorBox(e));
+      }
+    } }, "Cancel job");
+  fill(ctx.main, head, msg, kpis, h("div.grid.grid-2", h("div.panel", figs.loss.el),
+    h("div.panel", figs.tps.el)), h("div.grid.grid-2",
+    h("div.panel", h("h2", "Plan and placement"), planPanel),
+    h("div.panel", h("h2", "State timeline"), events)),
+  h("div.panel", h("h2", "Log (tail)"), log));
+
+  const load = async () => {
+    const [job, ev, met] = await Promise.all([api(`/jobs/${id}`), api(`/jobs/${id}/events`),
+      api(`/jobs/${id}/metrics`)]);
+    const metrics = rows(met, "metrics", "samples").slice().sort((a, b) => a.step - b.step);
+    fill(head, pageHead(`Job #${job.id} · ${job.name}`, h("span", stateBadge(job.state),
+      "  ", h("span.small", { "data-testid": "job-reason" }, reasonText(job))),
+    TERMINAL.has(job.state) ? null : cancel));
+    const lastM = metrics[metrics.length - 1] || {};
+    const ettr = job.ettr ?? ettrSoFar(metrics, job.started_at, Date.now());
+    fill(kpis,
+      kpi("State", h("span", { "data-testid": "job-state" }, job.state), reasonText(job)),
+      kpi("Steps", num(lastM.step ?? 0, 0), lastM.loss !== undefined
+        ? `loss ${num(lastM.loss, 4)}` : "no samples yet"),
+      kpi("MFU (last sample)", pct(lastM.mfu), `${num(lastM.tokens_per_s, 0)} tokens/s`),
+      kpi("Cost so far", money(job.cost_so_far ?? job.cost ?? job.charged),
+        `ETTR so far ${ettr === null ? "–" : pct(ettr)}`));
+    fill(planPanel, planFacts(job));
+    fill(events, timeline(rows(ev, "events")));
+    drawCurves(figs, metrics);
+    try {
+      const lg = await api(`/jobs/${id}/logs`);
+      log.textContent = typeof lg === "string" ? lg : (lg.text ?? lg.tail ?? lg.log ?? "");
+    } catch (e) { log.textContent = `(no log: ${e.message})`; }
+    return job;
+  };
+  await load();
+  if (!TERMINAL.has(job0.state)) {
+    ctx.every(2000, async () => {
+      const job = await load();
+      if (TERMINAL.has(job.state)) ctx.stop();
+    });
+  }
+}
