@@ -23,14 +23,21 @@ class StaleTransition(SuanwangError):
     got there first); re-read and decide again."""
 
 
-def create_job(session: Session, *, tenant_id: int, spec: dict, now: datetime | None = None
-               ) -> Job:
+def create_job(session: Session, *, tenant_id: int, spec: dict, now: datetime | None = None,
+               client_key: str | None = None) -> Job:
     """Insert a PENDING job (reason ``submitted``) and its first event; returns the row.
 
-    ``spec`` is the validated job spec as JSON (``core.jobspec.spec_to_dict``).
+    ``spec`` is the validated job spec as JSON (``core.jobspec.spec_to_dict``). With
+    ``client_key`` (the client's Idempotency-Key) an earlier job of the tenant with the same key
+    is returned instead of inserting a second one.
     """
+    if client_key is not None:
+        old = by_client_key(session, tenant_id, client_key)
+        if old is not None:
+            return old
     now = now or utcnow()
     job = Job(tenant_id=tenant_id, name=spec["name"], kind=spec["kind"], spec=spec,
+              client_key=client_key,
               state=S.PENDING, reason="submitted",
               priority=int(spec.get("constraints", {}).get("priority", 0)),
               created_at=now, updated_at=now)
@@ -39,6 +46,11 @@ def create_job(session: Session, *, tenant_id: int, spec: dict, now: datetime | 
     session.add(JobEvent(job_id=job.id, at=now, from_state=None, to_state=S.PENDING,
                          reason="submitted", detail={}))
     return job
+
+
+def by_client_key(session: Session, tenant_id: int, client_key: str) -> Job | None:
+    return session.execute(select(Job).where(Job.tenant_id == tenant_id,
+                                             Job.client_key == client_key)).scalar_one_or_none()
 
 
 def create_jobs(session: Session, items: Sequence[tuple[int, dict]],

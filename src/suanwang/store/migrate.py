@@ -43,3 +43,13 @@ def current(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def check(url: str) -> None:
+    """``alembic check``: raise if the models differ from the migrated schema at ``url``
+    (a model change without its migration)."""
+    from alembic import command
+
+    cfg = alembic_config(url)
+    cfg.attributes["with_models"] = True
+    command.check(cfg)

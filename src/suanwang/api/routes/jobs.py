@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Query, status
+from fastapi import APIRouter, Body, Header, Path, Query, Response, status
 
 from suanwang.api.deps import ReadSession, Scope, WriteSession
 from suanwang.api.schemas.jobs import (
@@ -28,11 +28,32 @@ StateName = Literal["PENDING", "ADMITTED", "DISPATCHED", "RUNNING", "RETRYING", 
 LOG_TAIL_BYTES = 65536
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=JobPublic)
-def submit(spec: Annotated[JobSpec, Body()], tenant: Scope, session: WriteSession) -> JobPublic:
-    """Record a job as PENDING; the controller admits, places and runs it."""
-    job = repo.create_job(session, tenant_id=tenant, spec=spec_to_dict(spec))
-    session.commit()
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
+                                               max_length=100, pattern=r"^[\x21-\x7e]+$")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=JobPublic,
+             responses={200: {"description": "same Idempotency-Key as an earlier submission: "
+                              "that job", "model": JobPublic}})
+def submit(spec: Annotated[JobSpec, Body()], tenant: Scope, session: WriteSession,
+           response: Response, idempotency_key: IdempotencyKey = None) -> JobPublic:
+    """Record a job as PENDING; the controller admits, places and runs it. A retried request
+    with the same ``Idempotency-Key`` header returns the first job (200) instead of a copy."""
+    from sqlalchemy.exc import IntegrityError
+
+    job = repo.by_client_key(session, tenant, idempotency_key) if idempotency_key else None
+    if job is None:
+        try:
+            job = repo.create_job(session, tenant_id=tenant, spec=spec_to_dict(spec),
+                                  client_key=idempotency_key)
+            session.commit()
+            return JobPublic.model_validate(job)
+        except IntegrityError:  # a concurrent request with the same key won the insert
+            session.rollback()
+            job = repo.by_client_key(session, tenant, idempotency_key or "")
+            if job is None:
+                raise
+    response.status_code = status.HTTP_200_OK
     return JobPublic.model_validate(job)
 
 

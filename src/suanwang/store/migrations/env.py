@@ -8,9 +8,9 @@ from suanwang.store.db import make_engine
 
 
 def _target_metadata():
-    # Only autogenerate (writing a new revision) needs the live models; upgrades do not.
-    if context.config.cmd_opts is not None and getattr(context.config.cmd_opts, "autogenerate",
-                                                       False):
+    # Only autogenerate/check (comparing models with the schema) needs the live models;
+    # upgrades never import them.
+    if context.config.attributes.get("with_models"):
         import suanwang.store.models  # noqa: F401  (registers the tables)
         from suanwang.store.base import Base
 

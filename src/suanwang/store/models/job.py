@@ -19,13 +19,16 @@ from suanwang.store.base import Base, Money, UTCDateTime, utcnow
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_state_id", "state", "id"),
-                      Index("ix_jobs_tenant_id_id", "tenant_id", "id"))
+                      Index("ix_jobs_tenant_id_id", "tenant_id", "id"),
+                      UniqueConstraint("tenant_id", "client_key",
+                                       name="uq_jobs_tenant_client_key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     name: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(16))
     spec: Mapped[dict] = mapped_column(JSON)
+    client_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     state: Mapped[str] = mapped_column(String(16), default="PENDING")
     reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     message: Mapped[str | None] = mapped_column(String(1000), nullable=True)
