@@ -15,7 +15,8 @@ way the ranks resume from the newest committed checkpoint in ``checkpoint.dir``,
 step is lost. Rank 0 appends to ``RUN_DIR/events.jsonl`` with
 ``attempt = 1000 * SLURM_RESTART_COUNT + TORCHELASTIC_RESTART_COUNT``.
 
-Exit codes: 0 trained to the end; 2 the job is wrong (:class:`ConfigError`: not retried).
+Exit codes: those of ``train``: 0 trained to the end; 2 the job is wrong (:class:`ConfigError`:
+not retried); 3 non-finite numerics; 75 preempted after a final checkpoint.
 """
 
 from __future__ import annotations
@@ -83,10 +84,11 @@ def _run_rank(job: str) -> int:
     dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world,
                             timeout=timedelta(seconds=max(60.0, 4 * cfg.run.heartbeat_timeout_s)))
     try:
-        train(cfg, rank=rank, world=world, attempt=attempt, deadline_s=deadline)
+        rc = train(cfg, rank=rank, world=world, attempt=attempt, deadline_s=deadline)
     finally:
         dist.destroy_process_group()
+    rc = rc or 0  # an older train() returned None when done
     if events:
-        events.emit("end", ok=True, reason="")
+        events.emit("end", ok=rc == 0, reason="" if rc == 0 else f"rank exit {rc}")
         events.close()
-    return 0
+    return rc
