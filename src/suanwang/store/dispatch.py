@@ -8,13 +8,14 @@ live attempts are read every tick). Like every store function they never commit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from suanwang.store import states as S
-from suanwang.store.models import Attempt, Job, Quota, Tenant
+from suanwang.store.models import Attempt, Job, JobEvent, Quota, Tenant
 
 LIVE = ("PENDING", "RUNNING")  # attempt states that still hold devices
 
@@ -104,3 +105,35 @@ def set_attempt(session: Session, attempt_id: int, *, only_from: Iterable[str] |
         q = q.where(Attempt.state.in_(list(only_from)))
     res = session.execute(q.values(**values).execution_options(synchronize_session=False))
     return res.rowcount == 1
+
+
+def transition_many(session: Session, moves: Sequence[tuple[int, dict[str, Any], dict[str, Any]]],
+                    to_state: str, *, allowed: Iterable[str], reason: str, now: datetime
+                    ) -> list[int]:
+    """Bulk form of ``store.jobs.transition`` for the controller's hot paths: move every job of
+    ``moves`` ((job_id, event detail, extra columns)) to ``to_state`` iff its state is in
+    ``allowed`` (one compare-and-set UPDATE per distinct column set, ``RETURNING`` the ids that
+    moved), and append one job event per moved job. Returns the moved ids; the others were in
+    another state (stale) and are left alone, as ``transition`` would raise for them."""
+    allowed_set = sorted(frozenset(allowed) & S.ALLOWED_FROM[to_state])
+    if not moves:
+        return []
+    ids = [m[0] for m in moves]
+    conn = session.connection()  # Core statements: no ORM bookkeeping per row
+    prev: dict[int, str] = {}
+    for i in range(0, len(ids), 500):
+        prev.update(conn.execute(select(Job.id, Job.state).where(Job.id.in_(ids[i:i + 500]))
+                                 ).all())
+    moved: list[int] = []
+    for job_id, _detail, fields in moves:  # per job: each carries its own plan/placement
+        res = conn.execute(
+            update(Job).where(Job.id == job_id, Job.state.in_(allowed_set))
+            .values(state=to_state, reason=reason, updated_at=now, **fields))
+        if res.rowcount == 1:
+            moved.append(job_id)
+    done = set(moved)
+    rows = [{"job_id": j, "at": now, "from_state": prev.get(j), "to_state": to_state,
+             "reason": reason, "detail": d} for j, d, _f in moves if j in done]
+    if rows:
+        conn.execute(insert(JobEvent), rows)
+    return moved

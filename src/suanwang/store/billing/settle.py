@@ -19,12 +19,12 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from suanwang.store import usage as usage_repo
 from suanwang.store.billing import ledger
 from suanwang.store.billing.invoices import append_line
 from suanwang.store.billing.prices import ANY, UNITS, price_segments
 from suanwang.store.billing.rounding import quantity
 from suanwang.store.models import InvoiceLine, Job, UsageRecord
-from suanwang.store.usage import usage_for_job
 
 
 def settle(session: Session, job_id: int) -> Decimal:
@@ -35,7 +35,7 @@ def settle(session: Session, job_id: int) -> Decimal:
     job = session.get(Job, job_id)
     if job is None:
         raise ValueError(f"no job {job_id}")
-    for rec in usage_for_job(session, job_id):
+    for rec in usage_repo.usage_for_job(session, job_id):
         _price_usage(session, job, rec)
     total = sum(session.execute(select(InvoiceLine.amount)
                                 .where(InvoiceLine.job_id == job_id)).scalars(), Decimal(0))
