@@ -77,6 +77,7 @@ def admit_pending(ctl: Controller, now: float) -> int:
         except (InfeasibleError, ConfigError, NotFoundError) as exc:
             plans[job_id] = exc
     admitted = 0
+    moves: list = []
     cache: dict = {}
     with ctl.write() as s:
         pending = q.jobs_in(s, ("PENDING",), limit=MAX_PER_TICK)
@@ -104,12 +105,12 @@ def admit_pending(ctl: Controller, now: float) -> int:
             if not place_hold(s, job.tenant_id, job.id, amount):
                 _wait(s, job, "insufficient_balance", {"hold": str(amount)})
                 continue
-            repo.transition(s, job.id, "ADMITTED", allowed={"PENDING"}, reason="admitted",
-                            detail={"hold": str(amount), "devices": n,
-                                    "pools": sorted(plan["pools"])},
-                            plan=plan, quote=amount, now=ts(now))
+            moves.append((job.id, {"hold": str(amount), "devices": n,
+                                   "pools": sorted(plan["pools"])},
+                          {"plan": plan, "quote": amount}))
             used[job.tenant_id] = used.get(job.tenant_id, 0) + n
             running[job.tenant_id] = running.get(job.tenant_id, 0) + 1
-            admitted += 1
+        admitted = len(q.transition_many(s, moves, "ADMITTED", allowed={"PENDING"},
+                                         reason="admitted", now=ts(now)))
         s.commit()
     return admitted

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from suanwang.backends.base import AttemptState, BackendStatus, Handle
 from suanwang.control.centers import Centers
@@ -256,8 +256,14 @@ class Controller:
         if not starts and not preempts:
             return
         with self.write() as s:
+            rows, moves = [], []
             for d in starts:
-                self._persist_start(s, d, state, now, st)
+                self._persist_start(d, state, now, st, rows, moves)
+            moved = set(q.transition_many(s, moves, "DISPATCHED", allowed={"ADMITTED", "RETRYING"},
+                                          reason="placed", now=_dt(now)))
+            rows = [r for r in rows if r["job_id"] in moved]
+            if rows:
+                s.connection().execute(insert(Attempt), rows)
             for d in preempts:
                 for r in self.live:
                     if r.job_id == d.job_id:
@@ -270,26 +276,26 @@ class Controller:
                 if r.job_id == d.job_id and a.handle is not None:
                     self.centers.backends[a.center].cancel(a.handle)
 
-    def _persist_start(self, s, d: Start, state: ClusterState, now: float, st: TickStats) -> None:
+    def _persist_start(self, d: Start, state: ClusterState, now: float, st: TickStats,
+                       rows: list[dict], moves: list[tuple[int, dict, dict]]) -> None:
+        """Queue the attempt row and the job's DISPATCHED move of one start decision."""
         view = self.views.queued_view(d.job_id)
         pool = self.pools[d.pool]
         info = self.views.info(d.job_id)
-        n = info.next_n
         center, acc = pool.center, pool.name.split("/", 1)[1]
         plan_pool = info.plan["pools"].get(pool.name, {})
         detail = {"pool": pool.name, "predicted_run_s": state.run_s(view, d.pool),
                   "checkpoint_every_s": plan_pool.get("checkpoint_every_s", 0.0),
                   "progress": info.progress, "failures": info.failures,
                   "dispatched_at": now}
-        att = Attempt(job_id=d.job_id, n=n, center=center,
-                      backend=self.centers.effective[center], accelerator=acc,
-                      devices=d.num_devices, nodes=int(plan_pool.get("nodes", 1)),
-                      state="PENDING", detail=detail, created_at=_dt(now))
-        s.add(att)
+        kind = self.centers.effective[center]
+        rows.append({"job_id": d.job_id, "n": info.next_n, "center": center, "backend": kind,
+                     "accelerator": acc, "devices": d.num_devices,
+                     "nodes": int(plan_pool.get("nodes", 1)), "state": "PENDING",
+                     "detail": detail, "created_at": _dt(now)})
         placement = {"center": center, "accelerator": acc, "devices": d.num_devices,
-                     "backend": self.centers.effective[center], "attempt": n}
-        repo.transition(s, d.job_id, "DISPATCHED", allowed={"ADMITTED", "RETRYING"},
-                        reason="placed", detail=placement, placement=placement, now=_dt(now))
+                     "backend": kind, "attempt": info.next_n}
+        moves.append((d.job_id, placement, {"placement": placement}))
         st.dispatch_delays_s.append(now - view.submit_s)
         self.views.forget(d.job_id)
 
