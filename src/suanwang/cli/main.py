@@ -12,6 +12,7 @@ import typer
 from suanwang.cli import (
     catalog_cmd,
     client_cmd,
+    control_cmd,
     perf_cmd,
     placement_cmd,
     reliability_cmd,
@@ -55,7 +56,7 @@ def _root(
 
 
 for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd,
-                serve_cmd, client_cmd):
+                serve_cmd, client_cmd, control_cmd):
     _module.register(app, bench)
 
 
