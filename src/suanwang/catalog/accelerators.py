@@ -53,9 +53,30 @@ def _load(path: str) -> dict[str, Accelerator]:
     return parse_accelerators(read_yaml(path), path)
 
 
+_USER_FILES: list[str] = []
+
+
+def use_accelerator_file(path: str | Path | None) -> None:
+    """Merge a user's accelerators file over the packaged catalog for this process (the CLI's
+    ``--accelerators FILE``; entries with a catalog name replace it). ``None`` clears it. The
+    file is parsed (and checked) now, so a mistake fails at once with its location."""
+    _USER_FILES.clear()
+    if path is not None:
+        if not Path(path).is_file():
+            raise ConfigError(f"accelerators file not found: {path}", field="accelerators")
+        _load(str(path))
+        _USER_FILES.append(str(path))
+
+
 def load_accelerators(path: str | Path | None = None) -> dict[str, Accelerator]:
-    """All accelerators of the packaged catalog (or of ``path``), parsed once per path."""
-    return dict(_load(str(path or data_path("accelerators.yaml"))))
+    """All accelerators of the packaged catalog merged with the user file of
+    :func:`use_accelerator_file` (or only those of ``path``), parsed once per path."""
+    if path is not None:
+        return dict(_load(str(path)))
+    out = dict(_load(str(data_path("accelerators.yaml"))))
+    for user in _USER_FILES:
+        out.update(_load(user))
+    return out
 
 
 def get_accelerator(name: str, path: str | Path | None = None) -> Accelerator:

@@ -32,7 +32,7 @@ def parse_profile(item: object, *, file: str, entry: str) -> EfficiencyProfile:
             elementwise_bytes_per_token_hidden=e.number("elementwise_bytes_per_token_hidden",
                                                         strict=False),
             hbm_fraction=e.number("hbm_fraction"),
-            attention_factor=e.number("attention_factor"),
+            attention_factor=e.number("attention_factor", 0.5),
             score_bytes_per_element=e.number("score_bytes_per_element", strict=False),
             intra_link_fraction=e.number("intra_link_fraction"),
             inter_link_fraction=e.number("inter_link_fraction"),
@@ -43,6 +43,8 @@ def parse_profile(item: object, *, file: str, entry: str) -> EfficiencyProfile:
             tp_overlap_fraction=e.number("tp_overlap_fraction", 1.0),
             micro_batch_overhead_s=e.number("micro_batch_overhead_ms", 0.0, strict=False) * 1e-3,
             step_overhead_s=e.number("step_overhead_s", 0.0, strict=False),
+            attention_max_fraction=e.number("attention_max_fraction", 0.5),
+            fp8_gemm_relative=e.number("fp8_gemm_relative", 0.9),
             calibrated_on=e.strings("calibrated_on", []),
             notes=e.str("notes", "") if e.raw("notes", "") else "",
         )

@@ -17,6 +17,18 @@ from suanwang.cli.output import console, print_json, table
 from suanwang.core.errors import ConfigError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+AccelFileOpt = Annotated[Path | None, typer.Option(
+    "--accelerators", help="Your accelerators YAML (catalog format), merged over the catalog.")]
+MODEL_HELP = ("Model: a preset (suanwang catalog models), a model YAML/JSON file, or inline "
+              "dimensions layers=32,hidden=4096,heads=32,vocab=32000[,kv_heads=..,ffn_hidden=..,"
+              "ffn_kind=swiglu,head_size=..,experts=..,top_k=..].")
+
+
+def use_accelerators(path: Path | None) -> None:
+    """Apply ``--accelerators FILE`` (merged over the catalog for this command)."""
+    from suanwang.catalog.accelerators import use_accelerator_file
+
+    use_accelerator_file(path)
 
 BENCH_CASES = (  # (label, model preset, accelerator, GPUs, global batch in sequences)
     ("MT-NLG 530B on 5,120 A100", "mt-nlg-530b", "A100-SXM-80GB", 5120, 1920),
@@ -32,11 +44,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
 
 def predict_cmd(scenario: Annotated[Path, typer.Argument(help="SCENARIO.yaml")],
-                json_: JsonOpt = False) -> None:
+                json_: JsonOpt = False, accelerators: AccelFileOpt = None) -> None:
     """Predict step time, throughput, MFU and memory of one fixed configuration."""
     from suanwang.catalog.fields import read_yaml
     from suanwang.perf.scenario import parse_scenario
 
+    use_accelerators(accelerators)
     p = parse_scenario(read_yaml(scenario), file=str(scenario)).predict()
     if json_:
         print_json(p.to_dict())
@@ -45,7 +58,8 @@ def predict_cmd(scenario: Annotated[Path, typer.Argument(help="SCENARIO.yaml")],
     console.print(f"[bold]{p.model}[/] on {p.num_gpus} x {p.accelerator} ({p.precision}), "
                   f"tp={par.tp} pp={par.pp} dp={par.dp} cp={par.cp} vp={par.vp} "
                   f"mb={par.micro_batch} zero={par.zero_stage} recompute={par.recompute} "
-                  f"sp={par.sequence_parallel}; profile {p.profile}")
+                  f"sp={par.sequence_parallel} attention={p.stack.attention}; "
+                  f"profile {p.profile}")
     table("Step time", ["part", "seconds", "share"],
           [[k, v, v / p.step_time_s] for k, v in p.time_breakdown_s.items()]
           + [["step", p.step_time_s, 1.0]])
@@ -58,7 +72,7 @@ def predict_cmd(scenario: Annotated[Path, typer.Argument(help="SCENARIO.yaml")],
 
 
 def plan_cmd(
-    model: Annotated[str, typer.Option(help="Model preset (suanwang catalog models).")],
+    model: Annotated[str, typer.Option(help=MODEL_HELP)],
     accelerator: Annotated[str, typer.Option(help="Accelerator name.")],
     gpus: Annotated[int, typer.Option(help="Number of GPUs.")],
     global_batch: Annotated[int, typer.Option(help="Global batch in sequences.")] = 2048,
@@ -75,25 +89,34 @@ def plan_cmd(
         help="Checkpoint storage bandwidth in GB/s (gigaBYTES per second, aggregate), for the "
              "failure-aware time to train. (--inter-node-gbps is in gigaBITS per second.)")]
     = 100.0,
+    attention: Annotated[str, typer.Option(help="flash | materialized.")] = "flash",
+    cross_entropy: Annotated[str, typer.Option(help="fused | fp32 | chunked (logit memory).")]
+    = "fused",
+    ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE models).")] = 1,
+    accelerators: AccelFileOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Rank parallel configurations by predicted step time (exhaustive vectorised search)."""
     started = time.perf_counter()
-    from suanwang.catalog import get_accelerator, get_model
+    from suanwang.catalog import get_accelerator
     from suanwang.catalog.efficiency import get_efficiency
+    from suanwang.catalog.models import resolve_model
     from suanwang.core.hardware import Cluster
+    from suanwang.perf.stack import Stack
     from suanwang.plan import assess_plan, search
 
-    spec = get_model(model)
+    use_accelerators(accelerators)
+    spec = resolve_model(model)
     acc = get_accelerator(accelerator)
     t0 = time.perf_counter()
     with _flag_errors():
         if storage_gb_per_s <= 0:
             raise ConfigError(f"must be > 0 (got {storage_gb_per_s})", field="storage_gb_per_s")
+        stack = Stack(attention=attention, cross_entropy=cross_entropy, ep=ep)
         cluster = Cluster.of(acc, gpus, gpus_per_node, inter_node_gbps)
         res = search(spec, cluster, global_batch_seqs=global_batch, seq_len=seq_len,
                      precision=precision, profile=get_efficiency(acc.name), top=top,
-                     tokens=tokens)
+                     tokens=tokens, stack=stack)
     search_s = time.perf_counter() - t0
     plans = [p.to_dict() for p in res.plans]
     if tokens:
@@ -125,7 +148,8 @@ def plan_cmd(
 FLAGS = {"num_gpus": "--gpus", "gpus_per_node": "--gpus-per-node",
          "inter_node_gbps_per_gpu": "--inter-node-gbps", "seq_len": "--seq-len",
          "global_batch_seqs": "--global-batch", "tokens": "--tokens", "top": "--top",
-         "precision": "--precision", "storage_gb_per_s": "--storage-gb-per-s"}
+         "precision": "--precision", "storage_gb_per_s": "--storage-gb-per-s",
+         "attention": "--attention", "cross_entropy": "--cross-entropy", "ep": "--ep"}
 
 
 @contextmanager
@@ -143,7 +167,7 @@ def validate_cmd(runs: Annotated[Path, typer.Argument(help="published_runs.csv f
                  holdout: Annotated[bool, typer.Option(
                      help="Out-of-sample error: refit the profiles without the scored rows (2-fold "
                           "split, and leave-one-publication-out).")] = False,
-                 json_: JsonOpt = False) -> None:
+                 json_: JsonOpt = False, accelerators: AccelFileOpt = None) -> None:
     """Predict each published run and compare with its measured step time."""
     from suanwang.catalog import load_accelerators
     from suanwang.catalog.efficiency import get_efficiency
@@ -154,6 +178,7 @@ def validate_cmd(runs: Annotated[Path, typer.Argument(help="published_runs.csv f
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", file=str(runs)) from None
     rows = parse_runs(text, file=str(runs))
+    use_accelerators(accelerators)
     accs = load_accelerators()
     if holdout:
         from suanwang.perf.calibrate import holdout_report

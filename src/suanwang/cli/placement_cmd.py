@@ -16,8 +16,9 @@ def where_cmd(
     job: Annotated[Path | None, typer.Argument(help="A job spec YAML (examples/jobs/*.yaml); "
                                                "replaces --model, --tokens and the constraint "
                                                "options.")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model preset (suanwang "
-                                              "catalog models).")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model: preset (suanwang "
+                                              "catalog models), model file, or inline "
+                                              "layers=..,hidden=..,heads=..,vocab=..")] = None,
     tokens: Annotated[float | None, typer.Option(help="Tokens to train on, e.g. 2e12.")] = None,
     federation: Annotated[Path | None, typer.Option(help="Federation YAML (default: demo).")]
     = None,
@@ -34,15 +35,20 @@ def where_cmd(
     = None,
     top: Annotated[int, typer.Option(help="Rows to show.")] = 12,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    accelerators: Annotated[Path | None, typer.Option(
+        "--accelerators", help="Your accelerators YAML, merged over the catalog.")] = None,
 ) -> None:
     """Where should I train? Every center, chip and size, ranked by failure-aware time, cost or
     energy, with the Pareto front marked."""
     from rich.progress import Progress
 
-    from suanwang.catalog import get_model, load_federation
+    from suanwang.catalog import load_federation
+    from suanwang.catalog.accelerators import use_accelerator_file
+    from suanwang.catalog.models import resolve_model
     from suanwang.core.errors import ConfigError
     from suanwang.plan.placement import select_compute
 
+    use_accelerator_file(accelerators)
     fed = load_federation(federation)
     if job is not None:
         kwargs, accel_ok = _spec_search(fed, job)
@@ -52,7 +58,8 @@ def where_cmd(
         raise ConfigError("give a job spec (suanwang where JOB.yaml) or --model and --tokens",
                           field="--model" if model is None else "--tokens")
     else:
-        kwargs = {"model": get_model(model), "tokens": tokens, "global_batch_seqs": global_batch,
+        kwargs = {"model": resolve_model(model), "tokens": tokens,
+                  "global_batch_seqs": global_batch,
                   "seq_len": seq_len, "max_devices": max_devices,
                   "deadline_s": deadline_days * DAY_S if deadline_days else None,
                   "budget": budget, "centers": tuple(center or ())}
@@ -149,21 +156,27 @@ def _where_batch(fed, spec) -> None:
 
 
 def pool_cmd(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model preset.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model: preset, model file, or "
+                                       "inline layers=..,hidden=..,heads=..,vocab=..")],
     part: Annotated[list[str], typer.Option(help="CENTER:ACCELERATOR:DEVICES (repeat, >= 2).")],
     federation: Annotated[Path | None, typer.Option(help="Federation YAML (default: demo).")]
     = None,
     global_batch: Annotated[int, typer.Option(help="Global batch in sequences.")] = 1024,
     seq_len: Annotated[int | None, typer.Option(help="Sequence length.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    accelerators: Annotated[Path | None, typer.Option(
+        "--accelerators", help="Your accelerators YAML, merged over the catalog.")] = None,
 ) -> None:
     """Pool mixed chips, or two centers in different cities, into one data-parallel job: batch
     split by throughput, gradient sync over the link, and whether it beats going alone."""
-    from suanwang.catalog import get_model, load_federation
+    from suanwang.catalog import load_federation
+    from suanwang.catalog.accelerators import use_accelerator_file
+    from suanwang.catalog.models import resolve_model
     from suanwang.plan.pooled import parse_part, pooled_plan
 
+    use_accelerator_file(accelerators)
     fed = load_federation(federation)
-    plan = pooled_plan(fed, get_model(model), tuple(parse_part(p) for p in part),
+    plan = pooled_plan(fed, resolve_model(model), tuple(parse_part(p) for p in part),
                        global_batch_seqs=global_batch, seq_len=seq_len)
     if json_:
         print_json(plan.to_dict())

@@ -34,6 +34,10 @@ class EfficiencyProfile:
     when it does, ``tp_overlap_fraction`` of the TP time that matmuls could cover is hidden.
     ``micro_batch_overhead_s`` is a fixed cost per micro-batch and pipeline stage (schedule step,
     send/receive handshakes, launch gaps); ``step_overhead_s`` a fixed per-step cost.
+    ``attention_max_fraction``: the ceiling of fused (Flash) attention kernels as a fraction of
+    the 16-bit peak (they run in bf16 even in fp8 recipes, on their own curve with the same
+    half-size); ``fp8_gemm_relative``: fp8 GEMMs reach this share of the bf16 fraction of the
+    (doubled) fp8 peak.
     """
 
     name: str
@@ -52,12 +56,15 @@ class EfficiencyProfile:
     tp_overlap_fraction: float = 1.0
     micro_batch_overhead_s: float = 0.0
     step_overhead_s: float = 0.0
+    attention_max_fraction: float = 0.5
+    fp8_gemm_relative: float = 0.9
     calibrated_on: tuple[str, ...] = ()
     notes: str = ""
 
     def __post_init__(self) -> None:
         for field in ("gemm_max_fraction", "hbm_fraction", "intra_link_fraction",
-                      "inter_link_fraction", "tp_overlap_fraction"):
+                      "inter_link_fraction", "tp_overlap_fraction", "attention_max_fraction",
+                      "fp8_gemm_relative"):
             value = getattr(self, field)
             if not 0.0 < value <= 1.0:
                 raise ConfigError(f"must be in (0, 1] (got {value!r})", entry=self.name,

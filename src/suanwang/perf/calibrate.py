@@ -14,11 +14,12 @@ import numpy as np
 
 from suanwang.core.efficiency import EfficiencyProfile
 from suanwang.core.hardware import Accelerator
-from suanwang.perf.validate import RunRow, ValidationReport, validate
+from suanwang.perf.validate import RunRow, ValidationReport, stated_attention, validate
 
 FITTED = {  # field -> (low, high)
     "gemm_max_fraction": (0.3, 1.0),
-    "elementwise_bytes_per_token_hidden": (1.0, 200.0),
+    "attention_max_fraction": (0.1, 1.0),
+    "elementwise_bytes_per_token_hidden": (16.0, 200.0),  # >= 2 norms + 2 residual adds
     "score_bytes_per_element": (1e-3, 100.0),
     "tp_overlap_fraction": (0.05, 1.0),
 }
@@ -104,7 +105,8 @@ def _polish(rows: list[RunRow], accelerators: dict[str, Accelerator], best: Effi
 
 
 NEUTRAL = {"gemm_max_fraction": 0.62, "elementwise_bytes_per_token_hidden": 40.0,
-           "score_bytes_per_element": 2.0, "tp_overlap_fraction": 0.5}
+           "score_bytes_per_element": 2.0, "tp_overlap_fraction": 0.5,
+           "attention_max_fraction": 0.5}
 GEMM_BLOCK_LATENCY_S = 25e-6
 """Fixed, not fitted: the time one layer's matmul block loses to launches, tails and small tiles
 (4 GEMMs x ~6 us). ``gemm_half_flops`` = this x the accelerator's bf16 peak (A100: 7.8 GFLOP,
@@ -113,28 +115,36 @@ fits from different starts reached 6.8 and 17.9 GFLOP at the same loss), so it i
 physical constant instead of fitted."""
 
 
-def _fit_fields(prof: EfficiencyProfile) -> tuple[str, ...]:
+def _fit_fields(prof: EfficiencyProfile, rows: list[RunRow] | None = None) -> tuple[str, ...]:
     """The fields fitted for a stack: the GEMM ceiling and element-wise traffic; score traffic
-    only where scores are materialised, the TP overlap share only where TP is overlapped."""
+    only where some row materialises the scores, the FlashAttention ceiling only where some row
+    uses it, the TP overlap share only where TP is overlapped (and some row has tp > 1)."""
+    kinds = {stated_attention(r)[0] for r in rows} if rows is not None else {
+        "materialized" if prof.score_bytes_per_element > 0 else "flash"}
     fields = ["gemm_max_fraction", "elementwise_bytes_per_token_hidden"]
-    if prof.score_bytes_per_element > 0:
+    if "materialized" in kinds:
         fields.append("score_bytes_per_element")
-    if prof.tp_comm_overlap:
+    if "flash" in kinds:
+        fields.append("attention_max_fraction")
+    if prof.tp_comm_overlap and (rows is None or any(r.get("tp") not in ("", "1")
+                                                     for r in rows)):
         fields.append("tp_overlap_fraction")
     return tuple(fields)
 
 
-def start_profile(base: EfficiencyProfile, acc: Accelerator) -> EfficiencyProfile:
+def start_profile(base: EfficiencyProfile, acc: Accelerator,
+                  rows: list[RunRow] | None = None) -> EfficiencyProfile:
     """The deterministic starting point of a fit: ``NEUTRAL`` values for the fitted fields, the
     fixed ``gemm_half_flops`` of ``GEMM_BLOCK_LATENCY_S``, no per-micro-batch overhead."""
-    fields = _fit_fields(base)
+    fields = _fit_fields(base, rows)
     return replace(base, **{k: v for k, v in NEUTRAL.items() if k in fields},
                    gemm_half_flops=GEMM_BLOCK_LATENCY_S * acc.peak("bf16"),
                    micro_batch_overhead_s=0.0)
 
 
 def fit_all(rows: list[RunRow], accelerators: dict[str, Accelerator],
-            profile_for: Callable[[str], EfficiencyProfile]) -> dict[str, EfficiencyProfile]:
+            profile_for: Callable[[str], EfficiencyProfile], *,
+            iterations: int = 250) -> dict[str, EfficiencyProfile]:
     """Refit every accelerator's profile on ``rows`` from :func:`start_profile` (deterministic:
     ``fit_all`` on all rows of published_runs.csv, rounded to 4 significant digits, gives the
     numbers in ``catalog/data/efficiency.yaml``)."""
@@ -144,8 +154,9 @@ def fit_all(rows: list[RunRow], accelerators: dict[str, Accelerator],
             continue
         mine = [r for r in rows if r.get("accelerator") == name]
         base = profile_for(name)
-        start = start_profile(base, accelerators[name])
-        out[name] = fit(mine, accelerators, start, fields=_fit_fields(base))
+        start = start_profile(base, accelerators[name], mine)
+        out[name] = fit(mine, accelerators, start, fields=_fit_fields(base, mine),
+                        iterations=iterations)
     return out
 
 

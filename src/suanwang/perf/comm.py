@@ -65,3 +65,14 @@ def p2p_time_s(size_bytes, crosses_node, links: Links):
     bw = np.where(crosses_node, links.inter_bytes_per_s, links.intra_bytes_per_s)
     lat = np.where(crosses_node, links.inter_latency_s, links.intra_latency_s)
     return lat + size_bytes / bw
+
+
+def all_to_all_time_s(size_bytes, n, k, links: Links):
+    """All-to-all of a ``size_bytes`` buffer per rank over ``n`` ranks, ``k`` of them per node
+    (MoE token dispatch/combine): each rank keeps 1/n, sends (k-1)/n over the scale-up link and
+    (n-k)/n over its NIC share, the two concurrently (the slower one sets the time)."""
+    n = np.asarray(n, dtype=float)
+    k = np.minimum(np.asarray(k, dtype=float), n)
+    intra = (k - 1.0) / n * size_bytes / links.intra_bytes_per_s + (k > 1) * links.intra_latency_s
+    inter = (n - k) / n * size_bytes / links.inter_bytes_per_s + (n > k) * links.inter_latency_s
+    return np.where(n > 1, np.maximum(intra, inter), 0.0)

@@ -1,22 +1,26 @@
-"""FLOPs of a dense transformer: MODEL FLOPs (the MFU numerator) and HARDWARE FLOPs (what runs).
+"""FLOPs of a decoder-only transformer: MODEL FLOPs (the MFU numerator) and EXECUTED FLOPs.
 
-Per token and layer, forward, with h hidden, s sequence, a heads, g kv heads, f FFN size,
-m = 2 (GeLU) or 3 (SwiGLU) FFN matrices (Narayanan et al. 2021 eq. 3, generalised as in
+Per token and layer, forward, with h hidden, s sequence, a heads of width d (a·d = h unless the
+model sets ``head_size``), g kv heads, f FFN (or expert) width, m = 2 (GeLU) or 3 (SwiGLU) FFN
+matrices, E experts of which k are used per token (Narayanan et al. 2021 eq. 3, generalised as in
 Megatron-Core's ``num_floating_point_operations``, 2024):
 
-    matmuls    2h(2h + 2hg/a) + 2mhf          (q, o, k, v projections; FFN)
-    attention  4sh                            (QK^T and AV over the full s x s square)
-    logits     2hV                            (once per token, not per layer)
+    matmuls    2h(2ad + 2gd) + 2mhf·k + 2hE  (q, o, k, v projections; FFN / k experts; router)
+    attention  4·s·a·d · c                  (QK^T and AV; c = 1/2 causal, 1 full square)
+    logits     2hV                          (once per token, not per layer)
 
-Model FLOPs per token = 3 x forward (backward = 2 x forward), no recompute; this is the
-``korthikanti72`` / Megatron-Core convention (full-square attention) so our MFU is comparable
-with theirs. HARDWARE FLOPs add recomputation: ``full`` re-runs the whole forward (4 x forward,
-Narayanan 2021 §3.5), ``selective`` re-runs only the attention core (Korthikanti et al. 2022 §4.2).
+MODEL FLOPs per token = 3 x forward with CAUSAL attention (c = 1/2: a decoder needs only the lower
+triangle; the convention of PaLM's MFU, Chowdhery et al. 2022 App. B, and of torchtitan) and no
+recompute. EXECUTED FLOPs are what the kernels run: FlashAttention skips the masked half
+(c = 1/2), materialised attention computes the full square (c = 1), and recomputation adds a
+forward (``full``: the whole layer, Narayanan 2021 §3.5; ``selective``: the attention core,
+Korthikanti et al. 2022 §4.2). The time model charges exactly the executed FLOPs, so executed
+FLOPs / step time never exceeds the peak. ``full_square_model_flops_per_token`` is the older
+convention (Korthikanti's 72·B·s·L·h², NVIDIA's ``full_attn``) used only to read published figures.
 """
 
 from __future__ import annotations
 
-from suanwang.core import flops as core_flops
 from suanwang.core.model import ModelSpec
 
 RECOMPUTE_CODES = {"none": 0, "selective": 1, "full": 2}
@@ -25,14 +29,18 @@ RECOMPUTE_CODES = {"none": 0, "selective": 1, "full": 2}
 def layer_matmul_flops_per_token(model: ModelSpec) -> float:
     """Forward FLOPs per token of one layer's matrix multiplies (all TP shards together)."""
     h = float(model.hidden)
-    proj = 2.0 * h * (2.0 * h + 2.0 * h * model.kv_heads / model.heads)
+    proj = 2.0 * h * (2.0 * model.attention_width + 2.0 * model.kv_heads * model.head_dim)
     mats = 3.0 if model.ffn_kind == "swiglu" else 2.0
-    return proj + 2.0 * mats * h * model.ffn_hidden
+    ffn = 2.0 * mats * h * model.expert_width * model.top_k
+    router = 2.0 * h * model.experts if model.experts > 1 else 0.0
+    return proj + ffn + router
 
 
-def layer_attention_flops_per_token(model: ModelSpec, seq_len: int) -> float:
-    """Forward FLOPs per token of one layer's attention scores (QK^T, AV), full square."""
-    return 4.0 * seq_len * model.hidden
+def layer_attention_flops_per_token(model: ModelSpec, seq_len: int, *,
+                                    causal: bool = False) -> float:
+    """Forward FLOPs per token of one layer's attention core (QK^T, AV): the full square, or its
+    causal half."""
+    return 4.0 * seq_len * model.attention_width * (0.5 if causal else 1.0)
 
 
 def head_flops_per_token(model: ModelSpec) -> float:
@@ -41,23 +49,30 @@ def head_flops_per_token(model: ModelSpec) -> float:
 
 
 def model_flops_per_token(model: ModelSpec, seq_len: int) -> float:
-    """Training MODEL FLOPs per token (3 x forward, no recompute): the MFU numerator.
-
-    Same value as :func:`suanwang.core.flops.training_flops_per_token` (the runtime's live MFU).
-    """
-    return core_flops.training_flops_per_token(
-        layers=model.layers, hidden=model.hidden, heads=model.heads, kv_heads=model.kv_heads,
-        ffn_hidden=model.ffn_hidden, vocab=model.vocab, seq_len=seq_len,
-        swiglu=model.ffn_kind == "swiglu", causal=False)
+    """Training MODEL FLOPs per token (3 x forward, causal attention, no recompute): the MFU
+    numerator of every prediction."""
+    layer = layer_matmul_flops_per_token(model) + layer_attention_flops_per_token(
+        model, seq_len, causal=True)
+    return 3.0 * (model.layers * layer + head_flops_per_token(model))
 
 
-def hardware_flops_per_token(model: ModelSpec, seq_len: int, recompute: str) -> float:
-    """Training HARDWARE FLOPs per token: model FLOPs plus the recomputed forward work."""
-    per_layer_fwd = (layer_matmul_flops_per_token(model)
-                     + layer_attention_flops_per_token(model, seq_len))
-    extra = {"none": 0.0, "selective": layer_attention_flops_per_token(model, seq_len),
-             "full": per_layer_fwd}[recompute]
-    return model_flops_per_token(model, seq_len) + model.layers * extra
+def full_square_model_flops_per_token(model: ModelSpec, seq_len: int) -> float:
+    """Model FLOPs with attention counted as the full s x s square (Korthikanti 2022's
+    ``72·L·h²(1 + s/6h + V/12Lh)`` for GPT; NVIDIA's ``nvidia_full_attn``): for reading sources."""
+    layer = layer_matmul_flops_per_token(model) + layer_attention_flops_per_token(model, seq_len)
+    return 3.0 * (model.layers * layer + head_flops_per_token(model))
+
+
+def hardware_flops_per_token(model: ModelSpec, seq_len: int, recompute: str, *,
+                             attention: str = "materialized") -> float:
+    """EXECUTED training FLOPs per token: forward + backward + recomputed forward, attention as
+    the kernels run it (``flash``: causal half; ``materialized``: full square). The default
+    (materialised) is the convention of Megatron's ``megatron96`` figure."""
+    causal = attention == "flash"
+    att = layer_attention_flops_per_token(model, seq_len, causal=causal)
+    fwd = layer_matmul_flops_per_token(model) + att
+    extra = {"none": 0.0, "selective": att, "full": fwd}[recompute]
+    return 3.0 * (model.layers * fwd + head_flops_per_token(model)) + model.layers * extra
 
 
 def six_n_flops_per_token(params: float) -> float:

@@ -16,6 +16,13 @@ f-wide tensors). The first pipeline stage holds ``pp`` micro-batches in flight u
 (``pp - (pp-1)/vp`` interleaved), capped by the micro-batch count. Layers per stage come from
 ``perf.partition`` (the same layout the time model uses); the heavier end of the pipeline is
 reported.
+
+Modern stacks (``perf.stack.Stack``): FlashAttention keeps no s x s scores; the output layer's
+logits cost ``Stack.logit_bytes_per_element`` per element (fused cross-entropy by default);
+``recompute: full`` with ``recompute_layers`` N keeps full activations for all but N layers per
+stage; ZeRO-3 shards inside the HSDP shard group; fp8 recipes keep an fp8 copy of each weight
+and its transpose (Transformer Engine, 2 bytes per local weight). Mixture of experts: expert
+weights are split over ``ep`` ranks, expert activations scale with ``top_k``.
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ import numpy as np
 from suanwang.core.model import ModelSpec
 from suanwang.perf.candidates import Candidates
 from suanwang.perf.partition import StageLayout, stage_layout
+from suanwang.perf.stack import DEFAULT_STACK, Stack
 
 BYTES_WEIGHT = 2.0
 BYTES_GRAD = 2.0
 BYTES_OPTIMIZER = 12.0
+BYTES_FP8_WEIGHT_COPIES = 2.0  # fp8 weight + its transpose (Transformer Engine)
 FRAMEWORK_RESERVE_BYTES = 3e9  # CUDA context, NCCL buffers, allocator fragmentation
 USABLE_FRACTION = 0.97
 
@@ -52,40 +61,76 @@ class MemoryArrays:
         return self.weights + self.gradients + self.optimizer
 
 
-def _stage_params(model: ModelSpec, c: Candidates, layout: StageLayout):
+def layer_params_per_device(model: ModelSpec, c: Candidates, ep: int = 1):
+    """One layer's parameters on one device: dense parts / tp, experts / (tp·ep)."""
+    expert = float(model.expert_params_per_layer) if model.experts > 1 else 0.0
+    dense = float(model.params_per_layer) - expert
+    return dense / c.tp + expert / (c.tp * min(ep, model.experts))
+
+
+def _stage_params(model: ModelSpec, c: Candidates, layout: StageLayout, ep: int = 1):
     """(first-stage, last-stage) parameters per device before ZeRO sharding. pp = 1 holds the
     input embedding and the output head (one matrix if tied); pp > 1 keeps one V x h matrix on
     each end (Megatron keeps a copy of tied embeddings on both ends)."""
     emb = float(model.vocab * model.hidden)
     single = emb * (1 if model.tied_embeddings else 2)
-    first = layout.first_layers * model.params_per_layer + np.where(c.pp == 1, single, emb)
-    last = layout.last_layers * model.params_per_layer + np.where(c.pp == 1, single, emb)
-    return first / c.tp, last / c.tp
+    per_layer = layer_params_per_device(model, c, ep)
+    ends = np.where(c.pp == 1, single, emb) / c.tp
+    return layout.first_layers * per_layer + ends, layout.last_layers * per_layer + ends
 
 
-def stage_params(model: ModelSpec, c: Candidates, seq_len: int | None = None) -> np.ndarray:
+def stage_params(model: ModelSpec, c: Candidates, seq_len: int | None = None, *,
+                 ep: int = 1) -> np.ndarray:
     """Parameters held by one device of the heaviest stage (before ZeRO sharding), with the stage
     layout of ``perf.partition`` (``seq_len`` defaults to the model's)."""
     layout = stage_layout(model, seq_len or model.seq_len, c.pp, c.vp)
-    return np.maximum(*_stage_params(model, c, layout))
+    return np.maximum(*_stage_params(model, c, layout, ep))
+
+
+def shard_group(c: Candidates, stack: Stack, devices_per_node: int = 8) -> np.ndarray:
+    """Ranks a ZeRO-3 shard spans: the data-parallel group (dp·cp), or the HSDP shard size when
+    the stack sets one that divides it (``shard_size`` >= the group: no hybrid)."""
+    n = c.dp * c.cp
+    if stack.shard_size <= 0:
+        return n
+    return np.where(n % stack.shard_size == 0, np.minimum(n, stack.shard_size), n)
 
 
 def activation_bytes_per_layer(model: ModelSpec, seq_len: int, c: Candidates, *,
                                scores_stored: bool = True) -> np.ndarray:
     """Stored activation bytes of one layer for one micro-batch (Korthikanti 2022 Table 2);
     ``scores_stored=False`` for fused (Flash) attention, which keeps no s x s tensors."""
-    h, a, g = float(model.hidden), float(model.heads), float(model.kv_heads)
+    h, a = float(model.hidden), float(model.heads)
     s = seq_len / c.cp
     sbh = s * c.micro_batch * h
     t = c.tp.astype(float)
     ffn_tensors = 3.0 if model.ffn_kind == "swiglu" else 2.0
-    sharded = 4.0 + 4.0 * g / a + 2.0 * ffn_tensors * model.ffn_hidden / h
+    qo = 4.0 * model.attention_width / h
+    kv = 4.0 * model.kv_heads * model.head_dim / h
+    ffn = 2.0 * ffn_tensors * model.expert_width * model.top_k / h
     unsharded = np.where(c.sequence_parallel, 10.0 / t, 10.0)
     scores = 5.0 * a * seq_len / (h * t)  # s_local x s scores per head
     keep_scores = (c.recompute == 0) & scores_stored
-    layer = sbh * (unsharded + sharded / t + np.where(keep_scores, scores, 0.0))
+    layer = sbh * (unsharded + (qo + kv + ffn) / t + np.where(keep_scores, scores, 0.0))
     full = sbh * np.where(c.sequence_parallel, 2.0 / t, 2.0)
     return np.where(c.recompute == 2, full, layer)
+
+
+def _stage_activations(model: ModelSpec, seq_len: int, c: Candidates, layers: np.ndarray,
+                       stack: Stack) -> np.ndarray:
+    """Activation bytes of a stage of ``layers`` layers for one micro-batch: under ``full``
+    recompute with ``recompute_layers`` N, N layers per stage (per chunk) keep only their input
+    and the rest keep everything."""
+    scores = stack.materialized
+    per_layer = activation_bytes_per_layer(model, seq_len, c, scores_stored=scores)
+    if stack.recompute_layers == 0:
+        return per_layer * layers
+    kept = activation_bytes_per_layer(
+        model, seq_len, Candidates(**{**c.__dict__, "recompute": np.zeros_like(c.recompute)}),
+        scores_stored=scores)
+    n_rc = np.minimum(stack.recompute_layers * c.vp, layers)
+    return np.where(c.recompute == 2, n_rc * per_layer + (layers - n_rc) * kept,
+                    per_layer * layers)
 
 
 def inflight_microbatches(c: Candidates, num_micro: np.ndarray) -> np.ndarray:
@@ -104,22 +149,31 @@ def inflight_last_stage(c: Candidates, num_micro: np.ndarray) -> np.ndarray:
 
 
 def memory(model: ModelSpec, seq_len: int, c: Candidates, num_micro: np.ndarray,
-           hbm_bytes: float, *, scores_stored: bool = True) -> MemoryArrays:
-    """Per-device memory of every candidate and whether it fits in ``hbm_bytes``
-    (``scores_stored``: the attention keeps s x s scores, i.e. not FlashAttention).
+           hbm_bytes: float, *, scores_stored: bool | None = None, stack: Stack | None = None,
+           precision: str = "bf16", devices_per_node: int = 8) -> MemoryArrays:
+    """Per-device memory of every candidate and whether it fits in ``hbm_bytes``.
 
-    Both ends of the pipeline are evaluated on the ``perf.partition`` layout (first stage: most
-    layers and micro-batches in flight; last stage: the output layer and its fp32 logits); the
-    heavier one is reported (for pp = 1 they are the same stage)."""
+    ``stack`` gives attention, cross-entropy, partial recompute, HSDP and expert parallelism
+    (default :data:`perf.stack.DEFAULT_STACK`); the older ``scores_stored`` flag, when given,
+    picks ``materialized`` (True) or ``flash`` (False) attention. Both ends of the pipeline are
+    evaluated on the ``perf.partition`` layout (first stage: most layers and micro-batches in
+    flight; last stage: the output layer and its logits); the heavier one is reported (for
+    pp = 1 they are the same stage)."""
+    stack = stack or DEFAULT_STACK
+    if scores_stored is not None:
+        stack = Stack(**{**stack.to_dict(),
+                         "attention": "materialized" if scores_stored else "flash"})
     layout = stage_layout(model, seq_len, c.pp, c.vp)
-    first_params, last_params = _stage_params(model, c, layout)
-    per_layer = activation_bytes_per_layer(model, seq_len, c, scores_stored=scores_stored)
-    first = _stage_bytes(model, seq_len, c, first_params, layout.first_layers,
-                         per_layer * layout.first_layers * inflight_microbatches(c, num_micro),
-                         c.pp == 1, scores_stored)
-    last = _stage_bytes(model, seq_len, c, last_params, layout.last_layers,
-                        per_layer * layout.last_layers * inflight_last_stage(c, num_micro),
-                        np.ones(len(c), dtype=bool), scores_stored)
+    first_params, last_params = _stage_params(model, c, layout, stack.ep)
+    first_acts = _stage_activations(model, seq_len, c, layout.first_layers, stack)
+    last_acts = _stage_activations(model, seq_len, c, layout.last_layers, stack)
+    shard = shard_group(c, stack, devices_per_node)
+    args = (model, seq_len, c, stack, precision, shard)
+    first = _stage_bytes(*args, first_params, layout.first_layers,
+                         first_acts * inflight_microbatches(c, num_micro), c.pp == 1)
+    last = _stage_bytes(*args, last_params, layout.last_layers,
+                        last_acts * inflight_last_stage(c, num_micro),
+                        np.ones(len(c), dtype=bool))
     heavier = last[-1] > first[-1]
     weights, grads, opt, acts, temp, total = (np.where(heavier, b, a)
                                               for a, b in zip(first, last, strict=True))
@@ -127,28 +181,31 @@ def memory(model: ModelSpec, seq_len: int, c: Candidates, num_micro: np.ndarray,
                         temporary=temp, total=total, fits=total <= hbm_bytes * USABLE_FRACTION)
 
 
-def _stage_bytes(model: ModelSpec, seq_len: int, c: Candidates, params: np.ndarray,
-                 layers: np.ndarray, acts: np.ndarray, has_head: np.ndarray,
-                 scores_stored: bool) -> tuple[np.ndarray, ...]:
+def _stage_bytes(model: ModelSpec, seq_len: int, c: Candidates, stack: Stack, precision: str,
+                 shard: np.ndarray, params: np.ndarray, layers: np.ndarray, acts: np.ndarray,
+                 has_head: np.ndarray) -> tuple[np.ndarray, ...]:
     """(weights, gradients, optimizer, activations, temporary incl. reserve, total) of a stage."""
-    shard = (c.dp * c.cp).astype(float)
-    weights = BYTES_WEIGHT * params / np.where(c.zero_stage >= 3, shard, 1.0)
-    grads = BYTES_GRAD * params / np.where(c.zero_stage >= 2, shard, 1.0)
-    opt = BYTES_OPTIMIZER * params / np.where(c.zero_stage >= 1, shard, 1.0)
-    temp = _temporary_bytes(model, seq_len, c, params / layers, has_head, scores_stored)
+    dp = (c.dp * c.cp).astype(float)
+    z3 = c.zero_stage >= 3
+    weights = BYTES_WEIGHT * params / np.where(z3, shard, 1.0)
+    if precision == "fp8":
+        weights = weights + BYTES_FP8_WEIGHT_COPIES * params / np.where(z3, shard, 1.0)
+    grads = BYTES_GRAD * params / np.where(z3, shard, np.where(c.zero_stage >= 2, dp, 1.0))
+    opt = BYTES_OPTIMIZER * params / np.where(z3, shard, np.where(c.zero_stage >= 1, dp, 1.0))
+    temp = _temporary_bytes(model, seq_len, c, stack, params / layers, has_head)
     temp = temp + FRAMEWORK_RESERVE_BYTES
     return weights, grads, opt, acts, temp, weights + grads + opt + acts + temp
 
 
-def _temporary_bytes(model: ModelSpec, seq_len: int, c: Candidates, layer_params: np.ndarray,
-                     has_head: np.ndarray, scores_stored: bool) -> np.ndarray:
-    """Transient buffers: fp32 logits and their gradient on the stage with the output layer, one
+def _temporary_bytes(model: ModelSpec, seq_len: int, c: Candidates, stack: Stack,
+                     layer_params: np.ndarray, has_head: np.ndarray) -> np.ndarray:
+    """Transient buffers: the logits (and their gradient) on the stage with the output layer, one
     layer's full activations rebuilt during backward under recompute, ZeRO-3 gathered weights
     (the layer in use plus one prefetched)."""
     tokens = c.micro_batch * seq_len / c.cp
-    logits = np.where(has_head, 2.0 * 4.0 * tokens * model.vocab / c.tp, 0.0)
+    logits = np.where(has_head, stack.logit_bytes_per_element * tokens * model.vocab / c.tp, 0.0)
     rebuilt = np.where(c.recompute > 0, activation_bytes_per_layer(
         model, seq_len, Candidates(**{**c.__dict__, "recompute": np.zeros_like(c.recompute)}),
-        scores_stored=scores_stored), 0.0)
+        scores_stored=stack.materialized), 0.0)
     gathered = np.where(c.zero_stage >= 3, 2.0 * BYTES_WEIGHT * layer_params, 0.0)
     return logits + rebuilt + gathered

@@ -2,7 +2,11 @@
 
 Pure: takes the already-loaded YAML document. Every mistake is a ConfigError naming the file and
 the field. ``model`` is a preset name (``suanwang catalog models``) or an inline mapping with the
-preset fields (name, layers, hidden, heads, kv_heads, ffn_hidden, ffn_kind, vocab, seq_len).
+preset fields (name, layers, hidden, heads, kv_heads, ffn_hidden, ffn_kind, vocab, seq_len,
+tied_embeddings, head_size, experts, top_k, expert_ffn_hidden). Stack fields (``perf.stack``):
+``attention`` (flash | materialized, default flash), ``cross_entropy`` (fused | fp32 | chunked,
+default fused), ``recompute_layers`` (default 0 = all), ``shard_group`` (HSDP: ``node`` or a
+shard size; default: none) and ``ep`` (default 1).
 """
 
 from __future__ import annotations
@@ -19,11 +23,13 @@ from suanwang.core.hardware import Cluster
 from suanwang.core.model import ModelSpec
 from suanwang.core.parallelism import RECOMPUTE_MODES, Parallelism
 from suanwang.perf.predict import Prediction, check_config, predict
+from suanwang.perf.stack import ATTENTION_KINDS, CROSS_ENTROPY_BYTES, DEFAULT_STACK, Stack
 from suanwang.perf.step import TRAINING_PRECISIONS
 
 FIELDS = ("model", "accelerator", "num_gpus", "gpus_per_node", "inter_node_gbps_per_gpu", "tp",
           "pp", "dp", "cp", "vp", "micro_batch", "zero_stage", "recompute", "sequence_parallel",
-          "precision", "seq_len", "global_batch_seqs", "tp_comm_overlap", "dp_comm_overlap")
+          "precision", "seq_len", "global_batch_seqs", "tp_comm_overlap", "dp_comm_overlap",
+          "attention", "cross_entropy", "recompute_layers", "shard_group", "ep")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +42,7 @@ class Scenario:
     precision: str
     tp_comm_overlap: bool | None
     dp_comm_overlap: bool | None
+    stack: Stack = DEFAULT_STACK
 
     def predict(self) -> Prediction:
         """Predict this scenario with its accelerator's efficiency profile."""
@@ -43,7 +50,7 @@ class Scenario:
                        global_batch_seqs=self.global_batch_seqs, precision=self.precision,
                        profile=get_efficiency(self.cluster.accelerator.name),
                        tp_comm_overlap=self.tp_comm_overlap,
-                       dp_comm_overlap=self.dp_comm_overlap)
+                       dp_comm_overlap=self.dp_comm_overlap, stack=self.stack)
 
 
 def _model(e: Entry) -> ModelSpec:
@@ -87,8 +94,23 @@ def _parse(e: Entry) -> Scenario:
     acc.peak(precision)
     seq = e.integer("seq_len", model.seq_len)
     batch = e.integer("global_batch_seqs")
-    check_config(model, n, par, seq_len=seq, global_batch_seqs=batch)
+    stack = _stack(e, cluster.devices_per_node)
+    check_config(model, n, par, seq_len=seq, global_batch_seqs=batch, stack=stack)
     over = {k: (e.boolean(k) if e.raw(k, None) is not None else None)
             for k in ("tp_comm_overlap", "dp_comm_overlap")}
     return Scenario(model=model, cluster=cluster, parallelism=par, seq_len=seq,
-                    global_batch_seqs=batch, precision=precision, **over)
+                    global_batch_seqs=batch, precision=precision, stack=stack, **over)
+
+
+def _stack(e: Entry, devices_per_node: int) -> Stack:
+    """The scenario's stack fields; ``shard_group: node`` = the node's GPUs."""
+    group = e.raw("shard_group", 0)
+    if group == "node":
+        group = devices_per_node
+    elif group != 0:
+        group = e.integer("shard_group")
+    return Stack(attention=e.str("attention", "flash", choices=ATTENTION_KINDS),
+                 cross_entropy=e.str("cross_entropy", "fused",
+                                     choices=tuple(CROSS_ENTROPY_BYTES)),
+                 recompute_layers=e.integer("recompute_layers", 0, minimum=0),
+                 shard_size=group, ep=e.integer("ep", 1))

@@ -23,6 +23,19 @@ planner's own grid (``perf.candidates``: the settings ``suanwang plan`` would co
 published runs were tuned by their authors. A row that cannot be predicted (empty or unknown
 accelerator, malformed or impossible cells, a precision its accelerator lacks, no usable
 measurement) is skipped with the precise reason; it never stops the other rows.
+
+Stack facts (``perf.stack``) come from optional columns ``attention`` (flash | materialized),
+``cross_entropy`` (fused | fp32 | chunked), ``recompute_layers``, ``shard_size`` (HSDP),
+``ep``, and model columns ``tied_embeddings``, ``head_size``, ``experts``, ``top_k``,
+``expert_ffn_hidden``, ``ffn_kind``. An unknown cell is resolved by ONE rule from what the row's
+own provenance states (:func:`stated_stack`): launch flags quoted in ``notes`` (``flags: ...``:
+FlashAttention iff ``--use-flash-attn``), else a fused-attention kernel named in ``notes``
+(FlashAttention, flash-attn, FA2/FA3, SDPA) -> flash, else a source dated 2022 or earlier ->
+materialized (no large-scale stack shipped FlashAttention before 2023), else the default
+(flash). ``notes`` saying "untied embeddings" / "tied embeddings" set the tie (else tied, as
+above); "HSDP (shard within node" sets ``shard_size`` to the node's GPUs. Unknown
+``sequence_parallel`` is resolved JOINTLY with micro_batch, recompute and zero_stage (the
+fastest combination that fits), not one field at a time.
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,6 +65,7 @@ from suanwang.perf.candidates import (
 )
 from suanwang.perf.memory import memory
 from suanwang.perf.predict import Prediction, check_config, predict
+from suanwang.perf.stack import ATTENTION_KINDS, CROSS_ENTROPY_BYTES, Stack
 from suanwang.perf.step import TRAINING_PRECISIONS, hardware, step_time
 
 REQUIRED = ("id", "layers", "hidden", "heads", "seq_len", "global_batch_seqs", "accelerator",
@@ -153,14 +168,75 @@ def _positive(row: RunRow, key: str) -> float | None:
     return value
 
 
+FLASH_WORDS = re.compile(r"flash[ -]?att|flashattention|\bfa[23]\b|\bsdpa\b|fused attention",
+                         re.IGNORECASE)
+YEAR = re.compile(r"\b(20[12]\d)\b")
+
+
+def _stated(row: RunRow, key: str, choices: tuple[str, ...]) -> str | None:
+    raw = row.get(key).lower()
+    if raw in UNKNOWN:
+        return None
+    if raw not in choices:
+        raise ConfigError(f"must be one of {', '.join(choices)} or unknown (got {raw!r})",
+                          field=key)
+    return raw
+
+
+def stated_attention(row: RunRow) -> tuple[str, str | None]:
+    """(attention kind, why — None when the cell states it). Rule in the module docstring."""
+    cell = _stated(row, "attention", ATTENTION_KINDS)
+    if cell:
+        return cell, None
+    notes = row.get("notes")
+    if "flags:" in notes:
+        flags = notes.split("flags:", 1)[1]
+        kind = "flash" if "--use-flash-attn" in flags else "materialized"
+        return kind, f"attention {kind} (launch flags in notes)"
+    if FLASH_WORDS.search(notes):
+        return "flash", "attention flash (kernel named in notes)"
+    years = [int(y) for y in YEAR.findall(row.get("source"))]
+    if years and max(years) <= 2022:
+        return "materialized", "attention materialized (source dated before 2023)"
+    return "flash", "attention flash (default)"
+
+
+def row_stack(row: RunRow, per_node: int) -> tuple[Stack, list[str]]:
+    """The row's stack (``perf.stack.Stack``) and a note for every cell resolved by rule."""
+    attention, why = stated_attention(row)
+    notes = [why] if why else []
+    ce = _stated(row, "cross_entropy", tuple(CROSS_ENTROPY_BYTES)) or "fused"
+    shard = _int(row, "shard_size", 0, minimum=0)
+    if not shard and "hsdp (shard within node" in row.get("notes").lower():
+        shard = per_node
+        notes.append(f"shard_size {per_node} (HSDP stated in notes)")
+    return Stack(attention=attention, cross_entropy=ce, shard_size=shard,
+                 recompute_layers=_int(row, "recompute_layers", 0, minimum=0),
+                 ep=_int(row, "ep", 1)), notes
+
+
+def _tied(row: RunRow) -> bool:
+    raw = row.get("tied_embeddings").lower()
+    if raw not in UNKNOWN:
+        if raw not in ("true", "false", "yes", "no", "1", "0"):
+            raise ConfigError(f"must be true, false or unknown (got {raw!r})",
+                              field="tied_embeddings")
+        return raw in ("true", "yes", "1")
+    return "untied embeddings" not in row.get("notes").lower()
+
+
 def row_model(row: RunRow) -> tuple[ModelSpec, list[str]]:
     """The row's model shape, with the defaults the module docstring lists."""
     notes: list[str] = []
     h, layers, heads = _int(row, "hidden"), _int(row, "layers"), _int(row, "heads")
     kv = _int(row, "kv_heads", heads)
     ffn = _int(row, "ffn_hidden", 4 * h)
-    kind = "swiglu" if ffn != 4 * h else "gelu"
-    tied = row.get("tied_embeddings").lower() not in ("false", "no", "0")
+    kind = _stated(row, "ffn_kind", ("gelu", "swiglu")) or ("swiglu" if ffn != 4 * h
+                                                            else "gelu")
+    tied = _tied(row)
+    extra = {"head_size": _int(row, "head_size", 0, minimum=0),
+             "experts": _int(row, "experts", 1), "top_k": _int(row, "top_k", 1),
+             "expert_ffn_hidden": _int(row, "expert_ffn_hidden", 0, minimum=0)}
     vocab = _int(row, "vocab", 0)
     if not vocab:
         params = _positive(row, "params_b")
@@ -168,7 +244,7 @@ def row_model(row: RunRow) -> tuple[ModelSpec, list[str]]:
             raise ConfigError("vocab and params_b are both unknown: cannot size the embedding",
                               field="vocab")
         probe = ModelSpec(name="probe", layers=layers, hidden=h, heads=heads, kv_heads=kv,
-                          ffn_hidden=ffn, vocab=1, ffn_kind=kind, tied_embeddings=tied)
+                          ffn_hidden=ffn, vocab=1, ffn_kind=kind, tied_embeddings=tied, **extra)
         rest = params * 1e9 - (probe.params - probe.embedding_params * (1 if tied else 2))
         vocab = round(rest / (h * (1 if tied else 2)))
         if vocab < 1:
@@ -177,7 +253,7 @@ def row_model(row: RunRow) -> tuple[ModelSpec, list[str]]:
         notes.append(f"vocab {vocab} solved from params_b")
     return ModelSpec(name=row.get("model") or row.id, layers=layers, hidden=h, heads=heads,
                      kv_heads=kv, ffn_hidden=ffn, vocab=vocab, seq_len=_int(row, "seq_len"),
-                     ffn_kind=kind, tied_embeddings=tied), notes
+                     ffn_kind=kind, tied_embeddings=tied, **extra), notes
 
 
 def measured_step_time_s(row: RunRow, model: ModelSpec, peak_flops_per_s: float) -> float | None:
@@ -206,16 +282,16 @@ def convention_flops_per_token(convention: str, model: ModelSpec,
     defined on the source's own parameter count N (``params_b``; ours when it is not given)."""
     s = model.seq_len
     if convention in ("megatron96", "bloom_hw"):
-        return fl.hardware_flops_per_token(model, s, "full")
+        return fl.hardware_flops_per_token(model, s, "full", attention="materialized")
     if convention in ("korthikanti72", "nvidia_full_attn"):
-        return fl.model_flops_per_token(model, s)
+        return fl.full_square_model_flops_per_token(model, s)
     if convention == "mosaic":
         n = params_b * 1e9 if params_b else float(model.params)
         return 6.0 * n + 12.0 * model.layers * s * model.hidden
     return None
 
 
-OPT_IN = {"sequence_parallel": [False], "vp": [1]}  # framework features: off unless stated
+OPT_IN = {"vp": [1]}  # framework features: off unless stated
 
 
 def _choices(row: RunRow, key: str, legal: list) -> tuple[list, bool]:
@@ -267,7 +343,10 @@ def validate_row(row: RunRow, accelerators: dict[str, Accelerator],
                           f"{par['tp'] * par['pp'] * par['dp'] * par['cp']} != num_gpus {n}",
                           field="num_gpus")
     cluster = Cluster.of(acc, n, per_node, gbps)
-    best, chosen = _best_prediction(row, model, cluster, par, precision, profile_for(acc_name))
+    stack, stack_notes = row_stack(row, per_node)
+    notes += stack_notes
+    best, chosen = _best_prediction(row, model, cluster, par, precision, profile_for(acc_name),
+                                    stack)
     err = 100.0 * (best.step_time_s - measured) / measured
     return RowResult(id=row.id, predicted_step_time_s=best.step_time_s,
                      measured_step_time_s=measured, error_pct=err, prediction=best,
@@ -275,7 +354,8 @@ def validate_row(row: RunRow, accelerators: dict[str, Accelerator],
 
 
 def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict[str, int],
-                     precision: str, profile: EfficiencyProfile) -> tuple[Prediction, list[str]]:
+                     precision: str, profile: EfficiencyProfile,
+                     stack: Stack) -> tuple[Prediction, list[str]]:
     """Evaluate every legal setting of the unknown cells at once; predict the fastest that fits.
     ConfigError (the first one met) when no setting is legal."""
     keys = list(GRID)
@@ -286,7 +366,7 @@ def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict
         try:
             par = Parallelism(**base, **dict(zip(keys, combo, strict=True)))
             check_config(model, cluster.num_devices, par, seq_len=model.seq_len,
-                         global_batch_seqs=batch)
+                         global_batch_seqs=batch, stack=stack)
         except ConfigError as exc:
             first_error = first_error or exc
             continue
@@ -295,10 +375,10 @@ def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict
         assert first_error is not None
         raise first_error
     c = Candidates.of_many(pars)
-    hw = hardware(cluster, profile, precision)
+    hw = hardware(cluster, profile, precision, stack=stack)
     st = step_time(model, model.seq_len, batch, c, hw)
     mem = memory(model, model.seq_len, c, st.num_micro, cluster.accelerator.hbm_bytes,
-                 scores_stored=profile.score_bytes_per_element > 0)
+                 stack=stack, precision=precision, devices_per_node=cluster.devices_per_node)
     times = np.where(mem.fits, st.step_time_s, np.inf)
     notes = []
     if not np.isfinite(times).any():  # it ran, so our memory model is too pessimistic here
@@ -306,7 +386,7 @@ def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict
         notes.append("no setting fits by our memory model; fastest used")
     best = pars[int(np.argmin(times))]
     pred = predict(model, cluster, best, global_batch_seqs=batch, precision=precision,
-                   profile=profile)
+                   profile=profile, stack=stack)
     chosen = [f"{k} unknown -> {getattr(best, k)}"
               for k, u in zip(keys, unknown, strict=True) if u]
     return pred, chosen + notes

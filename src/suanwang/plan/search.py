@@ -29,6 +29,7 @@ from suanwang.perf.candidates import (
 )
 from suanwang.perf.memory import memory
 from suanwang.perf.predict import check_sizes
+from suanwang.perf.stack import DEFAULT_STACK, Stack
 from suanwang.perf.step import hardware, step_time
 
 
@@ -120,8 +121,8 @@ def legality(model: ModelSpec, seq_len: int, global_batch_seqs: int,
         ("pp exceeds the number of layers", c.pp > model.layers),
         ("interleaving needs layers divisible by pp·vp",
          (c.vp > 1) & (model.layers % (c.pp * c.vp) != 0)),
-        ("ZeRO-2/3 with pipeline parallelism (no framework runs it)",
-         (c.zero_stage >= 2) & (c.pp > 1)),
+        ("ZeRO-2 with pipeline parallelism (no framework runs it)",
+         (c.zero_stage == 2) & (c.pp > 1)),
         ("global batch not divisible by dp·micro_batch",
          global_batch_seqs % (c.dp * c.micro_batch) != 0),
     ]
@@ -129,10 +130,14 @@ def legality(model: ModelSpec, seq_len: int, global_batch_seqs: int,
 
 def search(model: ModelSpec, cluster: Cluster, *, global_batch_seqs: int,
            profile: EfficiencyProfile, seq_len: int | None = None, precision: str = "bf16",
-           top: int = 10, tokens: float | None = None) -> SearchResult:
+           top: int = 10, tokens: float | None = None,
+           stack: Stack | None = None) -> SearchResult:
     """Rank every legal configuration of ``model`` on ``cluster`` by predicted step time.
 
     ``tokens`` (optional) adds ``time_to_train_s`` = tokens / tokens-per-second to each plan.
+    ``stack`` (attention, cross-entropy, partial recompute, HSDP, ep) defaults to
+    :data:`suanwang.perf.stack.DEFAULT_STACK`; with ``ep`` > 1, splits whose dp·cp it does not
+    divide are rejected.
     Raises InfeasibleError when nothing fits, with the rejection counts in the message.
     """
     s = seq_len if seq_len is not None else model.seq_len
@@ -141,20 +146,25 @@ def search(model: ModelSpec, cluster: Cluster, *, global_batch_seqs: int,
         raise ConfigError(f"must be >= 1 (got {top})", field="top")
     if tokens is not None and not tokens > 0:
         raise ConfigError(f"must be > 0 (got {tokens})", field="tokens")
-    hw = hardware(cluster, profile, precision)
+    stack = stack or DEFAULT_STACK
+    hw = hardware(cluster, profile, precision, stack=stack)
     c = enumerate_candidates(model, cluster.num_devices, s)
     total = len(c)
     rejected: dict[str, int] = {}
     ok = np.ones(total, dtype=bool)
-    for reason, bad in legality(model, s, global_batch_seqs, c):
+    rules = legality(model, s, global_batch_seqs, c)
+    if stack.ep > 1:
+        rules.append(("ep must divide experts and dp·cp",
+                      ((c.dp * c.cp) % stack.ep != 0) | (model.experts % stack.ep != 0)))
+    for reason, bad in rules:
         hit = ok & bad
         if hit.any():
             rejected[reason] = int(hit.sum())
         ok &= ~bad
     c = c.take(ok)
     num_micro = (global_batch_seqs // (c.dp * c.micro_batch)).astype(float)
-    mem = memory(model, s, c, num_micro, cluster.accelerator.hbm_bytes,
-                 scores_stored=profile.score_bytes_per_element > 0)
+    mem = memory(model, s, c, num_micro, cluster.accelerator.hbm_bytes, stack=stack,
+                 precision=precision, devices_per_node=cluster.devices_per_node)
     if (~mem.fits).any():
         rejected["does not fit in device memory"] = int((~mem.fits).sum())
     c = c.take(mem.fits)

@@ -31,7 +31,11 @@ def test_accelerators_load_with_sources():
     h100 = accs["H100-SXM"]
     assert h100.peak("bf16") == pytest.approx(989.4e12)
     assert h100.intra_node_bytes_per_s == pytest.approx(450e9)  # 900 GB/s both directions
-    assert accs["Ascend-910B"].domestic and "tflops" in accs["Ascend-910B"].unverified
+    assert accs["Ascend-910B"].domestic and "tflops" in accs["Ascend-910B3"].unverified
+    # the default bin is the 910B2 (CANN platform config, domestic_chips.md)
+    assert accs["Ascend-910B"].peak("bf16") == accs["Ascend-910B2"].peak("bf16") == 353.9e12
+    for name in ("GH200", "H100-NVL", "L40S", "H20-141GB", "Ascend-910B4", "MTT-S4000"):
+        assert accs[name].sources
 
 
 def test_unknown_dtype_names_what_exists():

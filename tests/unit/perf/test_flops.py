@@ -14,11 +14,12 @@ def gpt(layers=24, hidden=2304, heads=24, vocab=51200, seq=2048) -> ModelSpec:
                      ffn_hidden=4 * hidden, vocab=vocab, seq_len=seq)
 
 
-def test_six_n_plus_attention():
-    """Model FLOPs/token = 6 x (matmul weights) + 12·L·s·h (Kaplan 2020's 6N + attention)."""
+def test_six_n_plus_causal_attention():
+    """Model FLOPs/token = 6 x (matmul weights) + 6·L·s·h: Kaplan 2020's 6N plus CAUSAL attention
+    (half of the 12·L·s·h square; PaLM App. B, torchtitan's 6N + 12·L·h·s/2)."""
     m = get_model("gpt3-175b")
     matmul_params = m.layers * (12 * m.hidden**2) + m.vocab * m.hidden  # blocks + output head
-    expected = 6 * matmul_params + 12 * m.layers * m.seq_len * m.hidden
+    expected = 6 * matmul_params + 6 * m.layers * m.seq_len * m.hidden
     assert fl.model_flops_per_token(m, m.seq_len) == pytest.approx(expected, rel=1e-12)
     # and 6N is within 3% for GPT-3 (attention and norms are small at s = 2048, h = 12288)
     assert fl.model_flops_per_token(m, m.seq_len) == pytest.approx(
@@ -35,15 +36,19 @@ def test_korthikanti72_and_megatron96(layers, hidden, seq, vocab):
     h, L, s, V = hidden, layers, seq, vocab
     k72 = 72 * L * h**2 * (1 + s / (6 * h) + V / (12 * L * h))
     m96 = 96 * L * h**2 * (1 + s / (6 * h) + V / (16 * L * h))
-    assert fl.model_flops_per_token(m, s) == pytest.approx(k72, rel=1e-12)
+    assert fl.full_square_model_flops_per_token(m, s) == pytest.approx(k72, rel=1e-12)
     assert fl.hardware_flops_per_token(m, s, "full") == pytest.approx(m96, rel=1e-12)
+    # causal model FLOPs = full square minus half of the attention part
+    assert fl.model_flops_per_token(m, s) == pytest.approx(k72 - 36 * L * h**2 * s / (6 * h))
 
 
 def test_recompute_ordering_and_selective_amount():
     m = gpt()
     none, sel, full = (fl.hardware_flops_per_token(m, 2048, r)
                        for r in ("none", "selective", "full"))
-    assert none == fl.model_flops_per_token(m, 2048) < sel < full
+    assert none == fl.full_square_model_flops_per_token(m, 2048) < sel < full
+    flash = fl.hardware_flops_per_token(m, 2048, "none", attention="flash")
+    assert flash == fl.model_flops_per_token(m, 2048)  # Flash executes exactly the causal half
     assert sel - none == pytest.approx(m.layers * 4 * 2048 * m.hidden)
 
 

@@ -53,14 +53,17 @@ def test_tp_beyond_a_node_is_slow():
     assert times[8] < times[16] < times[32]
 
 
-def test_zero3_collapses_at_scale():
-    """Narayanan 2021 §5.2: ZeRO-3 without model parallelism loses to 3D parallelism at
-    thousands of GPUs with a fixed batch."""
+def test_zero3_never_beats_3d_at_scale_and_hides_its_gathers():
+    """ZeRO-3 without model parallelism does not beat 3D parallelism at 1,536 GPUs (Narayanan
+    2021 §5.2), but with prefetch on the hierarchical path its per-layer gathers hide behind
+    compute: the exposed DP time is a small share (FSDP, Zhao et al. 2023 §3.3; torchtitan's
+    Llama-2 70B on 64 A100 measures 11.5 s/step, where a flat per-NIC gather predicted 20.6 s)."""
     n = 1536
     z3 = run(Parallelism(dp=n, zero_stage=3, recompute="full"), n=n, batch=1536)
     ptd = run(Parallelism(tp=8, pp=8, vp=3, dp=n // 64, zero_stage=1, recompute="selective",
                           sequence_parallel=True), n=n, batch=1536)
-    assert z3.step_time_s > 1.5 * ptd.step_time_s
+    assert z3.step_time_s > ptd.step_time_s
+    assert z3.time_breakdown_s["dp_comm"] < 0.05 * z3.step_time_s
 
 
 @settings(max_examples=25, deadline=None)
@@ -131,12 +134,15 @@ def test_bad_sizes_and_precisions_are_config_errors(kw, field):
     assert err.value.field == field
 
 
-@pytest.mark.parametrize("z", [2, 3])
-def test_zero_2_3_with_pipeline_is_refused(z):
-    """DeepSpeed forbids ZeRO-2/3 with its pipeline engine; Megatron's optimizer is ZeRO-1."""
-    with pytest.raises(ConfigError, match="ZeRO") as err:
-        run(Parallelism(tp=8, pp=2, dp=4, zero_stage=z))
-    assert err.value.field == "zero_stage" and "pp 1" in err.value.detail
+def test_zero_2_with_pipeline_is_refused_zero_3_allowed():
+    """DeepSpeed forbids ZeRO-2 with its pipeline engine; FSDP (ZeRO-3) with pp > 1 is what
+    torchtitan and NeMo Automodel run, so it is predicted, with weights sharded per stage."""
+    with pytest.raises(ConfigError, match="ZeRO-2") as err:
+        run(Parallelism(tp=8, pp=2, dp=4, zero_stage=2))
+    assert err.value.field == "zero_stage" and "ZeRO-3" in err.value.detail
+    z1 = run(Parallelism(tp=8, pp=2, dp=4, zero_stage=1))
+    z3 = run(Parallelism(tp=8, pp=2, dp=4, zero_stage=3))
+    assert z3.memory_bytes["weights"] == pytest.approx(z1.memory_bytes["weights"] / 4)
 
 
 def test_time_and_memory_use_one_stage_layout():
