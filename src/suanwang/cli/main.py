@@ -13,6 +13,7 @@ from suanwang.cli import (
     catalog_cmd,
     client_cmd,
     control_cmd,
+    crosscenter_cmd,
     perf_cmd,
     placement_cmd,
     reliability_cmd,
@@ -56,7 +57,7 @@ def _root(
 
 
 for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd,
-                serve_cmd, client_cmd, control_cmd):
+                crosscenter_cmd, serve_cmd, client_cmd, control_cmd):
     _module.register(app, bench)
 
 
