@@ -183,8 +183,12 @@ def holdout_report(rows: list[RunRow], accelerators: dict[str, Accelerator],
 
 
 def _source(row: RunRow) -> str:
-    """The publication a row comes from (its ``source`` cell up to the first parenthesis)."""
-    return (row.get("source") or row.id).split("(")[0].split(" Table")[0].strip()
+    """The publication (software stack) a row comes from: the first word of its ``source`` cell
+    (the author, or the ``org/repo`` of the stack), so that sources from one stack count as one
+    publication — BLOOM's README log and its prequel sweep ("BigScience ..."), NeMo's summary and
+    long-context tables ("NVIDIA/NeMo ...")."""
+    words = (row.get("source") or row.id).split()
+    return words[0].rstrip(",;:") if words else row.id
 
 
 def _leave_one_source_out(rows: list[RunRow], accelerators: dict[str, Accelerator],

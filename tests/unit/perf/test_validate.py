@@ -117,3 +117,35 @@ def test_unknown_vp_is_not_interleaved():
             assert r.prediction.parallelism.micro_batch in MICRO_BATCHES
         if r.id.startswith("bloom"):
             assert r.prediction.parallelism.vp == 1
+
+
+def test_unknowns_resolved_jointly_sp_with_recompute():
+    """Issue #18 (6): Llama-2 70B FP8 on 64 H100 (TP4 PP4 VP20, GBS 128, seq 4096) with
+    recompute, sequence_parallel and zero_stage unknown: the fastest combination that fits is
+    SP on + no recompute, not SP off + full recompute chosen one field at a time."""
+    header = ("id,model,layers,hidden,heads,kv_heads,ffn_hidden,seq_len,vocab,global_batch_seqs,"
+              "accelerator,num_gpus,tp,pp,dp,cp,vp,micro_batch,zero_stage,recompute,"
+              "sequence_parallel,precision,measured_step_time_s\n")
+    row = ("l70,Llama-2 70B,80,8192,64,8,28672,4096,32000,128,H100-SXM,64,4,4,4,1,20,1,"
+           "unknown,unknown,unknown,fp8,4.4\n")
+    rep = run(header + row)
+    par = rep.rows[0].prediction.parallelism
+    assert par.sequence_parallel and par.recompute == "none"
+    assert rep.rows[0].prediction.fits
+
+
+def test_stack_facts_from_cells_and_notes():
+    header = ("id,source,model,layers,hidden,heads,seq_len,vocab,global_batch_seqs,accelerator,"
+              "num_gpus,tp,pp,dp,measured_step_time_s,attention,notes\n")
+    rows = parse_runs(header
+                      + "a,X 2021,m,4,1024,8,2048,1000,8,A100-SXM-80GB,8,1,1,8,1,,\n"
+                      + "b,X 2021,m,4,1024,8,2048,1000,8,A100-SXM-80GB,8,1,1,8,1,,uses FA2\n"
+                      + "c,Y,m,4,1024,8,2048,1000,8,A100-SXM-80GB,8,1,1,8,1,,flags: --x\n"
+                      + "d,Y,m,4,1024,8,2048,1000,8,A100-SXM-80GB,8,1,1,8,1,materialized,\n"
+                      + "e,Y,m,4,1024,8,2048,1000,8,A100-SXM-80GB,8,1,1,8,1,,untied embeddings\n")
+    rep = validate(rows, load_accelerators(), get_efficiency)
+    kinds = {r.id: r.prediction.stack.attention for r in rep.rows}
+    assert kinds == {"a": "materialized", "b": "flash", "c": "materialized",
+                     "d": "materialized", "e": "flash"}
+    assert row_model(rows[4])[0].tied_embeddings is False
+    assert row_model(rows[0])[0].tied_embeddings is True
