@@ -4,15 +4,17 @@ const BASE = "/api/v1";
 const KEY = "suanwang.token";
 
 export class ApiError extends Error {
-  constructor(status, detail) {
-    super(describe(status, detail));
+  constructor(status, body) {
+    super(describe(status, body));
     this.status = status;
-    this.detail = detail;
+    this.body = body;
   }
 }
 
-// FastAPI errors: {"detail": "text"} or {"detail": [{"loc": [...], "msg": "..."}]}.
-function describe(status, detail) {
+// API errors: {"detail": "text"}, or 422 {"detail": [{loc, msg}], "field", "message"}.
+function describe(status, body) {
+  if (body && typeof body === "object" && typeof body.message === "string") return body.message;
+  const detail = body && typeof body === "object" && "detail" in body ? body.detail : body;
   if (Array.isArray(detail)) {
     return detail.map((d) => `${(d.loc || []).filter((x) => x !== "body").join(".")}: ${d.msg}`)
       .join("; ");
@@ -41,7 +43,7 @@ export async function api(path, { method = "GET", body, tok } = {}) {
   const data = type.includes("json") ? await res.json().catch(() => null) : await res.text();
   if (!res.ok) {
     if (res.status === 401 && !tok) onUnauthorized();
-    throw new ApiError(res.status, data && typeof data === "object" ? data.detail : data);
+    throw new ApiError(res.status, data);
   }
   return data;
 }

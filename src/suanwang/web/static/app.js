@@ -48,7 +48,7 @@ async function route() {
   try {
     await PAGES[page].render(ctx, ...args.map(decodeURIComponent));
   } catch (e) {
-    if (ctx.alive) fill(main, errorBox(e));
+    if (ctx.alive) fill(main, errorBox(e.status === 404 ? `Not found: ${e.message}` : e));
   }
   refreshWho();
 }
@@ -56,8 +56,8 @@ async function route() {
 async function refreshWho() {
   try {
     const b = await api("/balance");
-    $("#who-tenant").textContent = b.tenant_name || b.tenant || b.name || "";
-    $("#who-balance").textContent = `balance ${money(b.balance ?? b.available, b.currency)}`;
+    $("#who-tenant").textContent = b.tenant;
+    $("#who-balance").textContent = `available ${money(b.available, b.currency)}`;
   } catch { /* shown on the pages themselves */ }
 }
 

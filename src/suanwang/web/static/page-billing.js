@@ -52,9 +52,10 @@ export async function render(ctx) {
   const earlier = h("div", h("p.muted", "Loading earlier invoices…"));
   fill(ctx.main, pageHead("Billing", `Prepaid balance, metered usage and invoices (${currency}).`),
     h("div.grid.grid-4",
-      kpi("Balance", h("span", { "data-testid": "balance" }, money(bal.balance, currency))),
-      kpi("Held for running jobs", money(bal.held ?? bal.holds ?? "0", currency)),
-      kpi("Available", money(bal.available ?? bal.balance, currency)),
+      kpi("Balance", h("span", { "data-testid": "balance" }, money(bal.amount, currency)),
+        "prepaid cash"),
+      kpi("Held for running jobs", money(bal.held, currency), "released when a job settles"),
+      kpi("Available", money(bal.available, currency), "balance minus holds"),
       kpi(`Invoice ${thisPeriod}`, money(inv.total, currency), `${lines.length} lines`)),
     h("div.grid.grid-2", h("div.panel", fig.el),
       h("div.panel", h("h2", "Usage records"), table([

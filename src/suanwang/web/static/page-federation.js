@@ -108,11 +108,11 @@ function linksSection(links, centers) {
 }
 
 export async function render(ctx) {
-  const payload = await api("/centers");
-  const links = rows(payload?.links || [], "links");
-  const currency = payload?.currency || "CNY";
-  const head = pageHead("Federation", payload?.name ||
-    "Computing centers of the network, their capacity right now, and the links between them.");
+  const [payload, fed] = await Promise.all([api("/centers"), api("/federation")]);
+  const links = fed.links;
+  const currency = fed.currency;
+  const head = pageHead(`Federation · ${fed.name}`,
+    "Computing centers of the network, their capacity right now, and the WAN links between them.");
   const kpis = h("div.grid.grid-4");
   const util = utilisationFigure();
   const tablePanel = h("div");

@@ -4,7 +4,8 @@
 import { api, rows } from "./api.js";
 import { figure } from "./charts.js";
 import { placementText, reasonText } from "./page-jobs.js";
-import { errorBox, fill, h, kpi, money, num, pageHead, pct, stateBadge, when } from "./ui.js";
+import { duration, errorBox, fill, h, kpi, money, num, pageHead, pct, stateBadge, when }
+  from "./ui.js";
 
 const TERMINAL = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
 
@@ -34,25 +35,36 @@ function timeline(events) {
     h("div", e.from_state ? [stateBadge(e.from_state), " → "] : null, stateBadge(e.to_state),
       " ", h("span.small", e.reason || "")),
     h("div.when", when(e.at)),
-    e.detail && Object.keys(e.detail).length
-      ? h("div.small.muted.mono", JSON.stringify(e.detail)) : null)));
+    e.detail && Object.keys(e.detail).length ? h("div.small.muted", Object.entries(e.detail)
+      .filter(([, v]) => v !== "" && v !== null)
+      .map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(" · "))
+      : null)));
 }
 
 function facts(pairs) {
   return h("dl.facts", pairs.filter(Boolean).flatMap(([k, v]) => [h("dt", k), h("dd", v)]));
 }
 
+/** The plan's entry for the pool the job was placed on (plan.pools["center/accelerator"]). */
+function chosenPool(job) {
+  const pools = (job.plan || {}).pools || {};
+  const p = job.placement || {};
+  return pools[`${p.center}/${p.accelerator}`] || null;
+}
+
 function planFacts(job) {
   const plan = job.plan || {};
-  const par = plan.parallelism || (plan.plan || {}).parallelism;
+  const pool = chosenPool(job);
+  const pools = Object.keys(plan.pools || {});
   return facts([
     ["Placement", placementText(job.placement)],
     ["Backend", (job.placement || {}).backend || "–"],
-    par ? ["Layout", `tp ${par.tp} · pp ${par.pp} · dp ${par.dp}` +
-      (par.cp && par.cp > 1 ? ` · cp ${par.cp}` : "")] : null,
-    plan.time_to_train_s ? ["Predicted time", `${num(plan.time_to_train_s / 3600, 2)} h`] : null,
-    plan.mfu !== undefined ? ["Predicted MFU", pct(plan.mfu)] : null,
-    ["Predicted cost (hold)", money(job.quote)],
+    ["Planned size", plan.devices ? `${num(plan.devices, 0)} devices (${plan.source})` : "–"],
+    ["Pools that fit", pools.length ? pools.join(", ") : "–"],
+    pool ? ["Predicted time", duration(pool.time_s)] : null,
+    pool && pool.checkpoint_every_s ? ["Checkpoint interval", duration(pool.checkpoint_every_s)]
+      : null,
+    ["Predicted cost (hold)", money(job.quote, currency)],
     ["Submitted", when(job.created_at)],
     ["Started", when(job.started_at)],
     ["Ended", when(job.ended_at)],
@@ -82,11 +94,45 @@ function drawCurves(figs, metrics) {
     { xaxis: { title: "step" }, yaxis: { title: "tokens/s" }, showlegend: false });
 }
 
+let currency = "";
+let listPrices = null; // "center/accelerator" -> price per device-hour, from /centers
+
+/**
+ * Cost so far: once settled, the sum of this job's invoice lines (exact, from /invoices);
+ * while it runs, devices x hours since it started x the pool's list price per device-hour
+ * (an estimate shown as such: usage is metered and priced when the attempt ends).
+ */
+async function costSoFar(job) {
+  const periods = [...new Set([job.created_at, job.ended_at || new Date().toISOString()]
+    .map((t) => t.slice(0, 7)))];
+  const invoices = await Promise.all(periods.map((p) => api(`/invoices?period=${p}`)));
+  currency = invoices[0].currency;
+  const lines = invoices.flatMap((i) => i.lines).filter((l) => l.job_id === job.id);
+  if (lines.length) {
+    const cents = lines.reduce((n, l) => n + Math.round(Number(l.amount) * 1e4), 0);
+    return { amount: (cents / 1e4).toFixed(4), note: `${lines.length} invoice lines (settled)` };
+  }
+  const p = job.placement;
+  if (!p || !job.started_at) return { amount: "0", note: "not started" };
+  if (!listPrices) {
+    listPrices = {};
+    for (const c of rows(await api("/centers"))) {
+      for (const pool of c.pools) listPrices[`${c.name}/${pool.accelerator}`] = pool.price_per_device_hour;
+    }
+  }
+  const end = job.ended_at ? Date.parse(job.ended_at) : Date.now();
+  const hours = Math.max(0, end - Date.parse(job.started_at)) / 3.6e6;
+  const price = listPrices[`${p.center}/${p.accelerator}`];
+  if (price === undefined) return { amount: null, note: "price unknown" };
+  return { amount: (p.devices * hours * price).toFixed(4),
+    note: `≈ ${num(p.devices * hours, 4)} device-h at list price; settles at the end` };
+}
+
 export async function render(ctx, id) {
   const job0 = await api(`/jobs/${encodeURIComponent(id)}`);
   const figs = curves();
   const head = h("div");
-  const kpis = h("div.grid.grid-4");
+  const kpis = h("div.grid.grid-5");
   const planPanel = h("div");
   const events = h("div");
   const log = h("pre.log", { "data-testid": "log" });
@@ -112,20 +158,24 @@ export async function render(ctx, id) {
       "  ", h("span.small", { "data-testid": "job-reason" }, reasonText(job))),
     TERMINAL.has(job.state) ? null : cancel));
     const lastM = metrics[metrics.length - 1] || {};
-    const ettr = job.ettr ?? ettrSoFar(metrics, job.started_at, Date.now());
+    const ettr = ettrSoFar(metrics, job.started_at, job.ended_at ? Date.parse(job.ended_at)
+      : Date.now());
+    const cost = await costSoFar(job);
     fill(kpis,
       kpi("State", h("span", { "data-testid": "job-state" }, job.state), reasonText(job)),
       kpi("Steps", num(lastM.step ?? 0, 0), lastM.loss !== undefined
         ? `loss ${num(lastM.loss, 4)}` : "no samples yet"),
       kpi("MFU (last sample)", pct(lastM.mfu), `${num(lastM.tokens_per_s, 0)} tokens/s`),
-      kpi("Cost so far", money(job.cost_so_far ?? job.cost ?? job.charged),
-        `ETTR so far ${ettr === null ? "–" : pct(ettr)}`));
+      kpi("Cost so far", money(cost.amount, currency), cost.note),
+      kpi("ETTR so far", ettr === null ? "–" : pct(ettr), "productive step time / wall time"));
     fill(planPanel, planFacts(job));
     fill(events, timeline(rows(ev, "events")));
     drawCurves(figs, metrics);
     try {
       const lg = await api(`/jobs/${id}/logs`);
-      log.textContent = typeof lg === "string" ? lg : (lg.text ?? lg.tail ?? lg.log ?? "");
+      log.textContent = (lg.attempts || []).map((a) => `── attempt ${a.attempt} on ${a.center}` +
+        ` (${a.state}${a.exit_code === null ? "" : `, exit ${a.exit_code}`}) ──\n${a.text}`)
+        .join("\n") || "(no attempts yet)";
     } catch (e) { log.textContent = `(no log: ${e.message})`; }
     return job;
   };

@@ -38,8 +38,8 @@ function jobsTable(jobs) {
     { label: "State", render: (j) => h("span", { "data-testid": `job-state-${j.id}` },
       stateBadge(j.state)) },
     { label: "Placement", render: (j) => placementText(j.placement) },
-    { label: "Waiting because", render: (j) => (j.state === "PENDING" || j.reason
-      ? h("span.small", reasonText(j)) : "") },
+    { label: "Waiting because", render: (j) => (j.state === "PENDING"
+      ? h("span.small", { "data-testid": `job-reason-${j.id}` }, reasonText(j)) : "") },
     { label: "Submitted", render: (j) => h("span.small", when(j.created_at)) },
   ], jobs, { testid: "jobs-table", onRow: (j) => { location.hash = `#/job/${j.id}`; },
     empty: "No jobs match." });

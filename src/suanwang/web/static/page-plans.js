@@ -4,7 +4,7 @@
 import { api, rows } from "./api.js";
 import { figure } from "./charts.js";
 import { loadFileInto, parseSpec } from "./spec.js";
-import { badge, errorBox, fill, h, num, pageHead, table } from "./ui.js";
+import { badge, errorBox, fill, h, money, num, pageHead, table } from "./ui.js";
 
 const SAMPLE = `kind: training
 name: llama3-8b-demo
@@ -125,8 +125,9 @@ export async function render(ctx) {
     btn.disabled = true;
     fill(out, h("p.muted", "Searching centers, chips and sizes…"));
     try {
-      const sel = await api("/plans", { method: "POST", body: parseSpec(text.value) });
-      showSelection(out, sel);
+      const spec = parseSpec(text.value);
+      if (spec.kind === "batch") showBatch(out, await api("/plans", { method: "POST", body: spec }));
+      else showSelection(out, await api("/plans/explore", { method: "POST", body: spec }));
     } catch (e) {
       fill(out, errorBox(e));
     } finally { btn.disabled = false; }
@@ -135,6 +136,17 @@ export async function render(ctx) {
     "Where and how a job could run: every center, chip and size, by time, cost and energy."),
   h("form.panel", { onsubmit: submit }, h("label", { for: "plan-spec" }, "Job spec (YAML or JSON)"),
     text, h("div.row", { style: "margin-top:8px" }, file, btn)), out);
+}
+
+/** A batch job has no size/chip space to explore: the pools that can run it (POST /plans). */
+function showBatch(out, plan) {
+  fill(out, h("div.panel", h("h2", `Pools that can run this batch job (${plan.devices} devices)`),
+    table([
+      { label: "Center", key: "center" }, { label: "Node type", key: "accelerator" },
+      { label: "Nodes", num: true, digits: 0, key: "nodes" },
+      { label: "Walltime h", num: true, value: (o) => o.time_s / 3600 },
+      { label: "Hold", num: true, render: (o) => money(o.hold) },
+    ], plan.options, { testid: "options-table" })));
 }
 
 function showSelection(out, sel) {
