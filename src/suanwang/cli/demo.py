@@ -1,75 +1,166 @@
-"""``make demo``: the main flow on embedded defaults, each step a real ``suanwang`` command.
+"""``make demo``: the platform on embedded defaults, end to end, in one command.
 
-Steps whose command is not part of this build yet are listed as skipped, never faked.
+Starts the store (a fresh SQLite file under ``.demo/``), the controller (demo federation:
+``local`` runs real processes, the other centers are simulated; ``beijing-ai`` is Slurm in the
+file and runs as sim when no Slurm answers — the demo says so) and the API + dashboard on
+http://127.0.0.1:8765. Creates a tenant, submits the tiny training job (examples/jobs/
+tiny-local.yaml), a CPU batch job and a training job the planner places on a simulated center;
+shows progress live (Rich); kills the training attempt's process tree once (kill -9: a node
+failure) and shows the controller's recovery from the latest checkpoint; prints the invoice
+lines; then keeps serving until Ctrl-C (``--exit-when-done`` stops instead).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
-import subprocess
+import signal
 import sys
+import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
-from rich.rule import Rule
+from rich.live import Live
+from rich.table import Table
 
+ROOT = Path(__file__).resolve().parents[3]
+TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+SIM_JOB = {"kind": "training", "name": "gpt-1.7b-sim", "model": "gpt-1.7b", "tokens": 2e10,
+           "global_batch": 512, "constraints": {"exclude_centers": ["local"],
+                                                "max_devices": 64}}
 console = Console()
 
-# (title, argv after `suanwang`) in the order a user would go: what is there, where to train,
-# with which parallelism, will it survive failures, can chips be pooled, how a queue of jobs
-# fares on a real trace, and finally real training with injected failures on this machine.
-HELIOS = Path(__file__).resolve().parents[3].parent / "shared/data/traces/helios_15k.csv"
-STEPS: list[tuple[str, list[str]]] = [
-    ("The federation: centers, chips, links", ["catalog", "centers"]),
-    ("Where should I train Llama-3 70B on 2T tokens? (failure-aware time, cost, energy)",
-     ["where", "-m", "llama3-70b", "--tokens", "2e12", "--max-devices", "2048", "--top", "8"]),
-    ("Which parallelism on 1,024 H100?",
-     ["plan", "--model", "llama3-70b", "--accelerator", "H100-SXM", "--gpus", "1024",
-      "--tokens", "2e12", "--top", "5"]),
-    ("Will a 16,384-GPU job survive its failures? (Llama-3-like rates)",
-     ["reliability", "--accelerator", "H100-SXM", "--gpus", "16384", "--ckpt-stall-s", "0.78",
-      "--restart-s", "600", "--persist-s", "3", "--target-ettr", "0.97"]),
-    ("Can I pool H100 and A100 into one job?",
-     ["pool", "-m", "llama3-70b", "--part", "beijing-ai:H100-SXM:512",
-      "--part", "beijing-ai:A100-SXM-80GB:512"]),
-    ("A real trace (Helios, 15k jobs) on 512 GPUs under three policies",
-     ["simulate", "--trace", str(HELIOS), "--trace-format", "dirlab", "--cluster-gpus", "512",
-      "--policy", "fifo,backfill,suanwang"]),
-    ("Real training on this machine: 2 ranks, a rank killed every 10 s, automatic recovery",
-     ["train", "examples/train-tiny.yaml", "--nproc", "2", "--steps", "120",
-      "--fail-every-s", "10", "--run-dir", "runs/demo"]),
-]
+
+def _table(R, ids) -> Table:
+    from suanwang.store import jobs as repo
+
+    t = Table(title="jobs (live from the store)")
+    for col in ("id", "name", "state", "reason", "where", "attempts", "step", "loss"):
+        t.add_column(col)
+    with R() as s:
+        for i in ids:
+            j = repo.get_job(s, i, tenant_id=None)
+            atts = repo.attempts(s, i)
+            ms = repo.metrics(s, i, limit=100000)
+            where = f"{atts[-1].center} ({atts[-1].backend})" if atts else "-"
+            t.add_row(str(i), j.name, j.state, j.reason or "", where, str(len(atts)),
+                      str(ms[-1].step) if ms else "", f"{ms[-1].loss:.3f}" if ms else "")
+    return t
 
 
-def _registered(command: str) -> bool:
-    from typer.main import get_command
+def _inject(R, job_id: int) -> str | None:
+    """kill -9 the running attempt's whole process tree once it has a checkpoint."""
+    from suanwang.store import jobs as repo
 
-    from suanwang.cli.main import app
+    with R() as s:
+        atts = repo.attempts(s, job_id)
+        if not atts or atts[-1].state != "RUNNING" or not atts[-1].handle:
+            return None
+        if int(atts[-1].detail.get("checkpoints", 0)) < 1:
+            return None
+        pid = int(atts[-1].handle["native_id"])
+    os.killpg(pid, signal.SIGKILL)
+    return f"injected a node failure: kill -9 of attempt {atts[-1].n} (process group {pid})"
 
-    return command in get_command(app).commands  # type: ignore[attr-defined]
+
+def _invoice(R, tenant_id: int) -> Table:
+    from suanwang.store.models import InvoiceLine
+
+    t = Table(title="invoice lines")
+    for col in ("job", "kind", "description", "quantity", "unit price", "amount"):
+        t.add_column(col)
+    with R() as s:
+        for ln in s.query(InvoiceLine).filter(InvoiceLine.tenant_id == tenant_id).all():
+            t.add_row(str(ln.job_id), ln.kind, ln.description, str(ln.quantity),
+                      str(ln.unit_price), str(ln.amount))
+    return t
 
 
-def main() -> int:
-    failures = 0
-    for title, argv in STEPS:
-        console.print(Rule(f"[bold]{title}[/]"))
-        if not _registered(argv[0]):
-            console.print(f"[yellow]skipped:[/] `suanwang {argv[0]}` is not in this build yet")
-            continue
-        if argv[0] == "simulate" and not HELIOS.exists():
-            console.print(f"[yellow]skipped:[/] trace not found at {HELIOS} (clone with "
-                          "../shared beside the repository)")
-            continue
-        if argv[0] == "train":
-            shutil.rmtree("runs/demo", ignore_errors=True)  # a fresh run, not a resumed one
-        console.print(f"$ suanwang {' '.join(argv)}", style="dim")
-        start = time.perf_counter()
-        rc = subprocess.call([sys.executable, "-m", "suanwang", *argv])
-        console.print(f"[dim]({time.perf_counter() - start:.1f} s, exit {rc})[/]")
-        failures += rc != 0
-    console.print(Rule("[bold green]demo done[/]" if not failures else "[bold red]demo failed[/]"))
-    return 1 if failures else 0
+def _serve(url: str, fed, port: int) -> str:
+    try:
+        import uvicorn
+
+        from suanwang.api.app import create_app
+    except ImportError as exc:
+        return f"API not started ({exc})"
+    server = uvicorn.Server(uvicorn.Config(create_app(url, federation=fed), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    return f"API + dashboard: http://127.0.0.1:{port}/"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m suanwang.cli.demo")
+    ap.add_argument("--exit-when-done", action="store_true")
+    ap.add_argument("--home", default=".demo")
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args(argv)
+    from suanwang.catalog import load_federation
+    from suanwang.control.runner import run_controller
+    from suanwang.core.jobspec import load_job_spec, spec_to_dict
+    from suanwang.store import jobs as repo
+    from suanwang.store.db import make_engine, session_factory
+    from suanwang.store.migrate import upgrade
+    from suanwang.store.tenants import create_tenant
+
+    home = Path(args.home).resolve()
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    url = f"sqlite:///{home / 'suanwang.db'}"
+    fed = load_federation()
+    upgrade(url)
+    engine = make_engine(url)
+    W, R = session_factory(engine, write=True), session_factory(engine)
+    stop = threading.Event()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="[controller] %(message)s")
+    ctl = threading.Thread(target=run_controller, daemon=True, kwargs={
+        "db_url": url, "federation": fed, "data_dir": home, "stop": stop, "tick_s": 0.5,
+        "sim_speedup": 3600.0})
+    ctl.start()
+    console.print(f"[bold]store[/] {url}\n[bold]controller[/] started (policy suanwang; local = "
+                  "real processes, other centers simulated 3600x faster)")
+    console.print(_serve(url, fed, args.port))
+    with W() as s:
+        tenant, token = create_tenant(s, "demo-lab", balance=Decimal(5000))
+        specs = [spec_to_dict(load_job_spec(ROOT / "examples/jobs/tiny-local.yaml")),
+                 spec_to_dict(load_job_spec(ROOT / "examples/jobs/batch-cpu.yaml")),
+                 spec_to_dict(load_job_spec(SIM_JOB))]
+        ids = [j.id for j in repo.create_jobs(s, [(tenant.id, sp) for sp in specs])]
+        s.commit()
+    console.print(f"tenant [bold]demo-lab[/] (balance 5000 CNY, token {token[:12]}...); "
+                  f"submitted jobs {ids}")
+    injected = None
+    t0 = time.time()
+    with Live(_table(R, ids), console=console, refresh_per_second=2) as live:
+        while time.time() - t0 < 900:
+            time.sleep(0.5)
+            live.update(_table(R, ids))
+            if injected is None and (injected := _inject(R, ids[0])):
+                console.print(f"[red]{injected}[/]")
+            with R() as s:
+                if all(repo.get_job(s, i, tenant_id=None).state in TERMINAL for i in ids):
+                    break
+    with R() as s:
+        for e in repo.events(s, ids[0]):
+            console.print(f"  job {ids[0]}: {e.from_state or '-'} -> {e.to_state} ({e.reason})")
+        ok = all(repo.get_job(s, i, tenant_id=None).state == "SUCCEEDED" for i in ids)
+    console.print(_invoice(R, tenant.id))
+    console.print("[bold green]demo done[/]" if ok else "[bold red]a job did not succeed[/]")
+    if not args.exit_when_done:
+        console.print("serving the API and dashboard; Ctrl-C stops")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    stop.set()
+    ctl.join(timeout=5)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
