@@ -5,7 +5,9 @@ test. Tests needing it call :func:`database_url`, which skips (or fails under
 from __future__ import annotations
 
 import atexit
+import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -15,11 +17,16 @@ SCRIPT = REPO / "scripts" / "pg-local.sh"
 _state: dict = {}
 
 
-def server_url(root: Path) -> str | None:
-    """Start (once) a server under ``root``; its admin URL, or None with the reason stored."""
+def server_url(root: Path | None = None) -> str | None:
+    """Start (once per session) a server; its admin URL, or None with the reason stored.
+
+    The data directory lives in its own temp dir, not under pytest's basetemp (``root`` is
+    ignored): pytest prunes old basetemps, and a concurrent run could delete a live server's
+    files.
+    """
     if "url" in _state or "error" in _state:
         return _state.get("url")
-    data = root / "pg"
+    data = Path(tempfile.mkdtemp(prefix="suanwang-pg-")) / "pg"
     try:
         out = subprocess.run([str(SCRIPT), "start", str(data)], capture_output=True, text=True,
                              timeout=120)
@@ -30,12 +37,16 @@ def server_url(root: Path) -> str | None:
         _state["error"] = (out.stderr or out.stdout).strip()[-500:]
         return None
     _state["url"] = out.stdout.strip().splitlines()[-1]
-    atexit.register(lambda: subprocess.run([str(SCRIPT), "stop", str(data)], timeout=60,
-                                           capture_output=True))
+
+    def stop() -> None:
+        subprocess.run([str(SCRIPT), "stop", str(data)], timeout=60, capture_output=True)
+        shutil.rmtree(data.parent, ignore_errors=True)
+
+    atexit.register(stop)
     return _state["url"]
 
 
-def database_url(root: Path) -> str:
+def database_url(root: Path | None = None) -> str:
     """A new empty database on the session's server (CREATE DATABASE)."""
     import psycopg
 

@@ -82,7 +82,16 @@ class LatencyMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            self.hist.labels(scope["method"], path, str(status["code"])).observe(
+            self.hist.labels(scope["method"], route_label(scope), str(status["code"])).observe(
                 time.perf_counter() - t0)
+
+
+def route_label(scope: Scope) -> str:
+    """The request path with path-parameter values put back as ``{name}`` (bounded label set);
+    ``unmatched`` when no route matched (404s of random paths must not grow the label set)."""
+    if scope.get("route") is None:
+        return "unmatched"
+    path = scope["path"]
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(f"/{value}", "/{" + name + "}", 1)
+    return path

@@ -16,9 +16,10 @@ from suanwang.api.schemas.billing import (
     UsagePublic,
     UsagesPublic,
 )
+from suanwang.store.billing.invoices import PERIOD_PATTERN
 
 router = APIRouter(tags=["billing"], responses={401: {"description": "missing or invalid token"}})
-Period = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM (UTC)")]
+Period = Annotated[str, Query(pattern=PERIOD_PATTERN, description="YYYY-MM (UTC)")]
 
 
 def _month(period: str) -> tuple[datetime, datetime]:

@@ -15,7 +15,8 @@ from suanwang.store.billing.rounding import amount as line_amount
 from suanwang.store.models import Invoice, InvoiceLine
 from suanwang.store.models.billing import LINE_KINDS
 
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD_PATTERN = r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])$"  # 1970-01 .. 9999-12
+PERIOD = re.compile(PERIOD_PATTERN)
 
 
 def period_of(at: datetime) -> str:
@@ -24,7 +25,7 @@ def period_of(at: datetime) -> str:
 
 def check_period(period: str) -> str:
     if not PERIOD.match(period):
-        raise ConfigError(f"must be YYYY-MM (got {period!r})", field="period")
+        raise ConfigError(f"must be YYYY-MM, 1970-01 or later (got {period!r})", field="period")
     return period
 
 

@@ -1,0 +1,58 @@
+"""Schema fuzzing with schemathesis against the ASGI app: no input may cause a server error.
+
+Every operation of /api/v1/openapi.json gets generated inputs, both schema-valid (positive) and
+schema-violating (negative), with a valid admin tenant's token and job ids that exist (1, 2) as
+well as ones that do not. /plans runs the real planner, so it gets fewer examples; /sim (the
+dashboard's simulator) is left to its owner's tests. Hypothesis drives the generation directly
+(``@given`` over ``operation.as_strategy()``), derandomized so a failure reproduces.
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+
+from tests.integration.api.conftest import BATCH, TINY, build_platform
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.slow]
+EXAMPLES = {"positive": 25, "negative": 15}
+SLOW = {"POST /api/v1/plans": 4}
+
+
+@pytest.fixture(scope="module")
+def fuzz_platform(tmp_path_factory):
+    p = build_platform(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'api.db'}")
+    for spec in (TINY, BATCH):
+        p.client.post("/api/v1/jobs", json=spec, headers=p.h("root"))
+    yield p
+    p.app.state.ctx.engine.dispose()
+
+
+def _operations(app):
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
+    ops = [r.ok() for r in schema.get_all_operations()]
+    return [op for op in ops if not op.path.startswith("/api/v1/sim")]
+
+
+@pytest.mark.parametrize("mode", ["positive", "negative"])
+def test_no_server_errors(fuzz_platform, mode):
+    p = fuzz_platform
+    ops = _operations(p.app)
+    assert len(ops) >= 14
+    failures: list[str] = []
+    for op in ops:
+        n = min(SLOW.get(op.label, EXAMPLES[mode]), EXAMPLES[mode])
+
+        @settings(max_examples=n, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=op.as_strategy(generation_mode=GenerationMode(mode)))
+        def run(case):
+            response = case.call(headers=p.h("root"))
+            if response.status_code >= 500:
+                failures.append(f"{case.operation.label}: {response.status_code} for "
+                                f"{case.path_parameters} {case.query} {case.body!r:.300}")
+
+        run()
+    assert failures == [], "\n".join(failures[:10])
