@@ -126,13 +126,13 @@ def main(argv: list[str] | None = None) -> int:
                   "real processes, other centers simulated 3600x faster)")
     console.print(_serve(url, fed, args.port))
     with W() as s:
-        tenant, token = create_tenant(s, "demo-lab", balance=Decimal(5000))
+        tenant, token = create_tenant(s, "demo-lab", balance=Decimal(100000))
         specs = [spec_to_dict(load_job_spec(ROOT / "examples/jobs/tiny-local.yaml")),
                  spec_to_dict(load_job_spec(ROOT / "examples/jobs/batch-cpu.yaml")),
                  spec_to_dict(load_job_spec(SIM_JOB))]
         ids = [j.id for j in repo.create_jobs(s, [(tenant.id, sp) for sp in specs])]
         s.commit()
-    console.print(f"tenant [bold]demo-lab[/] (balance 5000 CNY, token {token[:12]}...); "
+    console.print(f"tenant [bold]demo-lab[/] (balance 100000 CNY, token {token[:12]}...); "
                   f"submitted jobs {ids}")
     injected = None
     t0 = time.time()
