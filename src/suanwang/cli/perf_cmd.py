@@ -163,7 +163,8 @@ def _flag_errors() -> Iterator[None]:
         raise ConfigError(exc.detail, entry=exc.entry, field=FLAGS[exc.field]) from None
 
 
-def validate_cmd(runs: Annotated[Path, typer.Argument(help="published_runs.csv format")],
+def validate_cmd(runs: Annotated[list[Path], typer.Argument(
+                     help="One or more CSVs in published_runs.csv format (scored together).")],
                  holdout: Annotated[bool, typer.Option(
                      help="Out-of-sample error: refit the profiles without the scored rows (2-fold "
                           "split, and leave-one-publication-out).")] = False,
@@ -173,11 +174,13 @@ def validate_cmd(runs: Annotated[Path, typer.Argument(help="published_runs.csv f
     from suanwang.catalog.efficiency import get_efficiency
     from suanwang.perf.validate import parse_runs, validate
 
-    try:
-        text = runs.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=str(runs)) from None
-    rows = parse_runs(text, file=str(runs))
+    rows = []
+    for path in runs:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+        rows += parse_runs(text, file=str(path))
     use_accelerators(accelerators)
     accs = load_accelerators()
     if holdout:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from suanwang.cli.main import app
+from suanwang.core.errors import ConfigError
 from tests.conftest import REPO, shared_data
 
 runner = CliRunner()
@@ -87,3 +88,26 @@ def test_plan_bad_flags_name_the_flag():
                              text=True, check=False)
         assert res.returncode == 2, (extra, res.stdout, res.stderr)
         assert f"field '{flag}'" in res.stderr, (extra, res.stderr)
+
+
+def test_plan_inline_model_user_accelerators_and_stack_flags(tmp_path):
+    accs = tmp_path / "accs.yaml"
+    accs.write_text("accelerators:\n  - {name: MyNPU, vendor: me, kind: npu, tflops: {bf16: 200},"
+                    " hbm_gb: 64, hbm_tb_per_s: 1.2, intra_node_gb_per_s: 100, nic_gbps: 200,"
+                    " tdp_watts: 300, sources: [mine]}\n")
+    out = json.loads(invoke(
+        "plan", "--model", "layers=16,hidden=2048,heads=16,vocab=32000,experts=8,top_k=2",
+        "--accelerator", "MyNPU", "--accelerators", str(accs), "--gpus", "16",
+        "--global-batch", "64", "--ep", "4", "--attention", "materialized", "--top", "2",
+        "--json").stdout)
+    assert out["accelerator"] == "MyNPU" and out["plans"][0]["mfu"] < 1
+    res = runner.invoke(app, ["plan", "--model", "llama2-7b", "--accelerator", "H100-SXM",
+                              "--gpus", "8", "--attention", "eager"])
+    assert isinstance(res.exception, ConfigError) and res.exception.field == "--attention"
+
+
+def test_validate_several_csvs_together():
+    out = json.loads(invoke("validate", str(shared_data("field_runs.csv")),
+                            str(shared_data("domestic_runs.csv")), "--json").stdout)
+    assert len(out["rows"]) == 72 and not out["skipped"]
+    assert all(r["mfu"] <= 1 for r in out["rows"])
