@@ -202,7 +202,15 @@ class LocalBackend:
         return out
 
     def cancel(self, handle: Handle) -> None:
-        """SIGTERM the keeper (it stops the child, SIGKILL after a grace period)."""
+        """SIGTERM the keeper (it stops the child, SIGKILL after a grace period). A handle
+        without a pid (the controller died before recording it) is resolved by its key."""
+        if int(handle.native_id or 0) <= 0:
+            started = _read_json(self.state_dir(handle.key) / "started.json")
+            if started is None:
+                return
+            handle = Handle(backend=self.kind, center=self.center, key=handle.key,
+                            native_id=str(started["pid"]),
+                            data={"start_ticks": started.get("start_ticks")})
         if self._alive(handle):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(handle.native_id), signal.SIGTERM)

@@ -147,10 +147,19 @@ def main(argv: list[str] | None = None) -> int:
                     break
     with R() as s:
         for e in repo.events(s, ids[0]):
-            console.print(f"  job {ids[0]}: {e.from_state or '-'} -> {e.to_state} ({e.reason})")
+            if e.from_state != e.to_state:
+                console.print(f"  job {ids[0]}: {e.from_state or '-'} -> {e.to_state} "
+                              f"({e.reason})")
+        for a in repo.attempts(s, ids[0]):
+            d = a.detail or {}
+            console.print(f"  attempt {a.n} on {a.center}: started from "
+                          f"{100 * float(d.get('progress_at_start', 0)):.0f}% of the work, "
+                          f"ended {a.state} {d.get('reason') or ''}, checkpointed "
+                          f"{100 * float(d.get('progress', 0)):.0f}%")
         ok = all(repo.get_job(s, i, tenant_id=None).state == "SUCCEEDED" for i in ids)
     console.print(_invoice(R, tenant.id))
-    console.print("[bold green]demo done[/]" if ok else "[bold red]a job did not succeed[/]")
+    console.print(f"[bold green]demo done[/] in {time.time() - t0:.0f} s" if ok
+                  else "[bold red]a job did not succeed[/]")
     if not args.exit_when_done:
         console.print("serving the API and dashboard; Ctrl-C stops")
         try:

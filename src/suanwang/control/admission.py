@@ -33,17 +33,6 @@ if TYPE_CHECKING:
 MAX_PER_TICK = 5000
 
 
-def _usage_by_tenant(ctl: Controller, s: Session) -> tuple[dict[int, int], dict[int, int]]:
-    """Devices and jobs per tenant id held by active (admitted .. running) jobs."""
-    devices: dict[int, int] = {}
-    jobs: dict[int, int] = {}
-    for j in q.jobs_in(s, ("ADMITTED", "DISPATCHED", "RUNNING", "RETRYING")):
-        n = int((j.plan or {}).get("devices", 0))
-        devices[j.tenant_id] = devices.get(j.tenant_id, 0) + n
-        jobs[j.tenant_id] = jobs.get(j.tenant_id, 0) + 1
-    return devices, jobs
-
-
 def _hold_amount(s: Session, job: Job, plan: dict, cache: dict) -> Decimal:
     best = Decimal(0)
     spec_key = repr(sorted((k, repr(v)) for k, v in job.spec.items() if k != "name"))
@@ -82,7 +71,7 @@ def admit_pending(ctl: Controller, now: float) -> int:
     with ctl.write() as s:
         pending = q.jobs_in(s, ("PENDING",), limit=MAX_PER_TICK)
         pending = [j for j in pending if j.cancel_requested_at is None]
-        used, running = _usage_by_tenant(ctl, s)
+        used, running = q.tenant_load(s)
         quotas = q.quotas(s)
         for job in pending:
             plan = job.plan or plans.get(job.id)

@@ -27,6 +27,7 @@ a job's allowed pools — plan, constraints, failover exclusions — are one ``a
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from suanwang.store.db import session_factory
 from suanwang.store.models import Attempt
 
 CAPACITY_EVERY_S = 5.0
+log = logging.getLogger("suanwang.control")
 
 
 @dataclass
@@ -129,8 +131,12 @@ class Controller:
                 by_center.setdefault(r.center, []).append(r)
         changes: list[tuple[Any, BackendStatus]] = []
         for center, rows in by_center.items():
-            statuses = self.centers.backends[center].poll(
-                [self.attempts[r.id].handle for r in rows])
+            try:
+                statuses = self.centers.backends[center].poll(
+                    [self.attempts[r.id].handle for r in rows])
+            except Exception:  # one unreachable center must not stall the others
+                log.exception("poll of center %s failed; its attempts keep their state", center)
+                continue
             st.polls += 1
             for r in rows:
                 s_ = statuses.get(self.attempts[r.id].handle.key)
@@ -286,7 +292,8 @@ class Controller:
         plan_pool = info.plan["pools"].get(pool.name, {})
         detail = {"pool": pool.name, "predicted_run_s": state.run_s(view, d.pool),
                   "checkpoint_every_s": plan_pool.get("checkpoint_every_s", 0.0),
-                  "progress": info.progress, "failures": info.failures,
+                  "progress": info.progress, "progress_at_start": info.progress,
+                  "failures": info.failures,
                   "dispatched_at": now}
         kind = self.centers.effective[center]
         rows.append({"job_id": d.job_id, "n": info.next_n, "center": center, "backend": kind,
@@ -312,8 +319,15 @@ class Controller:
             jobs = q.jobs_by_id(s, {r.job_id for r in todo})
         handles: dict[int, Handle] = {}
         failed: dict[int, str] = {}
+        dropped: list[int] = []
         for r in todo:
             a = self.attempts[r.id]
+            if jobs[r.job_id].cancel_requested_at is not None:  # never start a cancelled job
+                backend = self.centers.backends[r.center]
+                backend.cancel(Handle(backend=backend.kind, center=r.center, key=_key(a),
+                                      native_id=""))
+                dropped.append(r.id)
+                continue
             try:
                 spec = attempt_spec(self, a, jobs[r.job_id], r)
                 handles[r.id] = self.centers.backends[r.center].submit(spec)
@@ -324,10 +338,14 @@ class Controller:
                 if q.set_attempt(s, aid, only_from=("PENDING",), handle=h.to_json()):
                     self.attempts[aid].handle = h
                     st.dispatched += 1
-            for aid, why in failed.items():
+            ends = [(aid, lost_status(why, now)) for aid, why in failed.items()]
+            ends += [(aid, BackendStatus(state=AttemptState.CANCELLED, reason="cancelled before "
+                                         "start", ended_at=now)) for aid in dropped]
+            for aid, status in ends:
                 a = self.attempts[aid]
                 job = q.jobs_by_id(s, [a.job_id])[a.job_id]
-                finish(s, a, lost_status(why, now), job=job, policy=self.retry,
+                meter(s, self.centers.backends[a.center], a, self.fed, status, now)
+                finish(s, a, status, job=job, policy=self.retry,
                        plan_pools=tuple(self.views.plan_pools(job)), now=now)
                 self.views.forget(job.id)
             s.commit()

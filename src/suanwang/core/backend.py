@@ -244,7 +244,9 @@ class Backend(Protocol):
         ...
 
     def cancel(self, handle: Handle) -> None:
-        """Stop the attempt (idempotent; a finished attempt is left alone)."""
+        """Stop the attempt (idempotent; a finished attempt is left alone). A handle with an
+        empty ``native_id`` stops whatever was started under ``handle.key``, if anything (the
+        controller may have died between submit and recording the handle)."""
         ...
 
     def logs(self, handle: Handle, tail_bytes: int = 65536) -> str:

@@ -137,3 +137,20 @@ def transition_many(session: Session, moves: Sequence[tuple[int, dict[str, Any],
     if rows:
         conn.execute(insert(JobEvent), rows)
     return moved
+
+
+def tenant_load(session: Session) -> tuple[dict[int, int], dict[int, int]]:
+    """Per tenant id: devices held (live attempts, plus the planned gang of jobs admitted or
+    waiting to retry) and active jobs (ADMITTED .. RETRYING), for quota admission. Two grouped
+    queries and one narrow read of the queued jobs' plans."""
+    devices: dict[int, int] = dict(session.execute(
+        select(Job.tenant_id, func.sum(Attempt.devices)).join(Job, Job.id == Attempt.job_id)
+        .where(Attempt.state.in_(LIVE)).group_by(Job.tenant_id)).all())
+    for tenant, plan in session.execute(select(Job.tenant_id, Job.plan)
+                                        .where(Job.state.in_(("ADMITTED", "RETRYING")))):
+        devices[tenant] = devices.get(tenant, 0) + int((plan or {}).get("devices", 0))
+    jobs: dict[int, int] = dict(session.execute(
+        select(Job.tenant_id, func.count()).where(
+            Job.state.in_(("ADMITTED", "DISPATCHED", "RUNNING", "RETRYING")))
+        .group_by(Job.tenant_id)).all())
+    return {k: int(v) for k, v in devices.items()}, jobs
