@@ -141,7 +141,7 @@ SchedulerParameters=sched_interval=2
 MpiDefault=none
 SlurmdParameters=config_overrides
 DefMemPerCPU=256
-ReturnToService=2
+ReturnToService=1
 SlurmdTimeout=30
 MessageTimeout=10
 KillWait=5

@@ -116,11 +116,11 @@ def _launch(a: AttemptSpec, lay: Layout, python: str, job_doc: str, max_restarts
     srun = (f"srun --nodes={lay.nodes} --ntasks-per-node=1 "
             f"--cpus-per-task={lay.ranks_per_node} --kill-on-bad-exit=1")
     if a.kind == "batch":
-        cmd = shlex.join(["bash", "-c", a.command]) if isinstance(a.command, str) \
-            else shlex.join(a.command)
-        if not cmd:
+        if not a.command or (isinstance(a.command, str) and not a.command.strip()):
             raise ConfigError(f"attempt {a.key}: a batch attempt needs a command",
                               field="command")
+        cmd = shlex.join(["bash", "-c", a.command]) if isinstance(a.command, str) \
+            else shlex.join(a.command)
         return f"{srun} {cmd}"
     py = shlex.quote(python)
     if lay.nodes == 1:
