@@ -1,8 +1,9 @@
 """Admission: PENDING -> ADMITTED once the job has a plan, fits its tenant's quota and its
 predicted cost is held against the tenant's balance.
 
-* plan: :func:`suanwang.control.planning.plan_job` (stored in ``jobs.plan``); a job no pool can
-  ever run ends FAILED with reason ``infeasible`` and the planner's explanation.
+* plan: :func:`suanwang.control.planning.plan_job` (stored in ``jobs.plan`` with a random
+  ``run_id`` that makes its attempt keys and run directory unique across stores); a job no pool
+  can ever run ends FAILED with reason ``infeasible`` and the planner's explanation.
 * quota (``quotas`` row, 0 = unlimited): devices held by the tenant's live attempts and queued
   jobs + this job's gang <= ``max_devices``; running + queued jobs < ``max_running_jobs``.
 * hold: P's ``quote(session, spec, placement)`` for every pool the plan allows, the largest
@@ -14,6 +15,7 @@ A job that waits keeps state PENDING and gets a job event only when its reason c
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -94,6 +96,7 @@ def admit_pending(ctl: Controller, now: float) -> int:
             if not place_hold(s, job.tenant_id, job.id, amount):
                 _wait(s, job, "insufficient_balance", {"hold": str(amount)})
                 continue
+            plan = {**plan, "run_id": plan.get("run_id") or uuid.uuid4().hex[:10]}
             moves.append((job.id, {"hold": str(amount), "devices": n,
                                    "pools": sorted(plan["pools"])},
                           {"plan": plan, "quote": amount}))

@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from suanwang.backends.base import AttemptState, BackendStatus, Handle
+from suanwang.backends.base import AttemptState, BackendStatus, Handle, attempt_key
 from suanwang.control.centers import Centers
 from suanwang.control.finish import LIVE, AttemptInfo, finish, ingest_events, lost_status, meter
 from suanwang.control.recovery import RetryPolicy
@@ -290,7 +290,8 @@ class Controller:
         info = self.views.info(d.job_id)
         center, acc = pool.center, pool.name.split("/", 1)[1]
         plan_pool = info.plan["pools"].get(pool.name, {})
-        detail = {"pool": pool.name, "predicted_run_s": state.run_s(view, d.pool),
+        detail = {"key": attempt_key(d.job_id, info.next_n, info.plan.get("run_id", "")),
+                  "pool": pool.name, "predicted_run_s": state.run_s(view, d.pool),
                   "checkpoint_every_s": plan_pool.get("checkpoint_every_s", 0.0),
                   "progress": info.progress, "progress_at_start": info.progress,
                   "failures": info.failures,
@@ -373,9 +374,7 @@ def _dt(t: float):
 
 
 def _key(a: AttemptInfo) -> str:
-    from suanwang.backends.base import attempt_key
-
-    return attempt_key(a.job_id, a.n)
+    return a.detail.get("key") or attempt_key(a.job_id, a.n)
 
 
 __all__ = ["LIVE", "Controller", "TickStats"]

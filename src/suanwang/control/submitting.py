@@ -2,7 +2,7 @@
 
 Training on a real center gets the runtime job document (:mod:`~suanwang.control.runtime_job`)
 with ``checkpoint.every_s`` = the plan's failure-aware interval for the chosen center, and the
-job-level run directory ``DATA_DIR/runs/job-ID`` shared by all its attempts (a retry resumes
+job-level run directory ``DATA_DIR/runs/job-ID-RUNID`` shared by all its attempts (a retry resumes
 from the newest checkpoint there). Batch gets its command. Simulated centers get the policy's
 predicted run time and the checkpointed progress.
 """
@@ -25,6 +25,7 @@ def attempt_spec(ctl: Controller, a: AttemptInfo, job: Job, row: Any) -> Attempt
     """Build the spec (raises ConfigError when a real center cannot run this job)."""
     spec = load_job_spec(job.spec)
     d = a.detail
+    run_id = (job.plan or {}).get("run_id", "")
     every_s = float(d.get("checkpoint_every_s") or 0.0)
     real = ctl.centers.effective[a.center] != "sim"
     cfg = None
@@ -35,11 +36,12 @@ def attempt_spec(ctl: Controller, a: AttemptInfo, job: Job, row: Any) -> Attempt
     else:
         command = spec.command if isinstance(spec.command, str) else tuple(spec.command)
     return AttemptSpec(
-        key=attempt_key(job.id, a.n), job_id=job.id, n=a.n, kind=job.kind, center=a.center,
+        key=d.get("key") or attempt_key(job.id, a.n), job_id=job.id, n=a.n, kind=job.kind,
+        center=a.center,
         accelerator=row.accelerator, devices=row.devices, nodes=max(1, int(row.nodes or 1)),
         tenant=str(job.tenant_id),
         name=job.name, runtime_config=cfg, checkpoint_every_s=every_s, command=command,
-        run_dir=str(ctl.data_dir / "runs" / f"job-{job.id}"),
+        run_dir=str(ctl.data_dir / "runs" / f"job-{job.id}-{run_id}"),
         walltime_s=float(job.spec.get("walltime_s", 0.0)),
         predicted_run_s=float(d.get("predicted_run_s", 0.0)), progress=float(d.get("progress",
                                                                                    0.0)),

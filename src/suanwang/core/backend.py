@@ -92,7 +92,7 @@ class AttemptSpec:
     """One attempt as handed to ``submit``.
 
     ``key`` is the idempotency key, unique across the federation and stable across controller
-    restarts (``"sw-j{job_id}-a{n}"``, :func:`attempt_key`). ``kind`` is ``training`` or
+    restarts (``"sw-j{job_id}-a{n}-{run_id}"``, :func:`attempt_key`). ``kind`` is ``training`` or
     ``batch``. ``accelerator`` names the pool; ``devices`` the gang size; ``nodes`` the node
     count. Training: ``runtime_config`` is the runtime's job document (the dict
     ``python -m suanwang.runtime run`` reads; run_dir is set by the backend) and
@@ -132,9 +132,12 @@ class AttemptSpec:
     fail_after_s: float = 0.0
 
 
-def attempt_key(job_id: int, n: int) -> str:
-    """The idempotency key of attempt ``n`` of job ``job_id`` (also the Slurm job name)."""
-    return f"sw-j{job_id}-a{n}"
+def attempt_key(job_id: int, n: int, run_id: str = "") -> str:
+    """The idempotency key of attempt ``n`` of job ``job_id`` (also the Slurm job name):
+    ``sw-j{job_id}-a{n}[-{run_id}]``. ``run_id`` is a random id the controller gives the job
+    when it admits it (stored with the job), so keys stay unique across stores that reuse job
+    ids with the same data directory, and stable across controller restarts."""
+    return f"sw-j{job_id}-a{n}-{run_id}" if run_id else f"sw-j{job_id}-a{n}"
 
 
 @dataclass(frozen=True, kw_only=True)

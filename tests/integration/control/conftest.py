@@ -11,9 +11,9 @@ from suanwang.store.tenants import create_tenant
 
 
 class Platform:
-    def __init__(self, tmp: Path, speedup: float = 600.0):
+    def __init__(self, tmp: Path, speedup: float = 600.0, db: str = "db.sqlite"):
         self.dir = tmp
-        self.url = f"sqlite:///{tmp / 'db.sqlite'}"
+        self.url = f"sqlite:///{tmp / db}"
         self.ctl = build_controller(db_url=self.url, federation=load_federation(), data_dir=tmp,
                                     sim_speedup=speedup, slurm=False)
         self.engine = make_engine(self.url)

@@ -106,3 +106,22 @@ def test_node_failure_retries_and_restart_reattaches(platform):
         atts = repo.attempts(s, jid)
         assert [a.state for a in atts] == ["NODE_FAIL", "SUCCEEDED"]
         assert [e.reason for e in repo.events(s, jid)].count("node_fail") == 1
+
+
+def test_fresh_store_on_same_data_dir_runs_its_own_job_one(platform):
+    from tests.integration.control.conftest import Platform
+
+    first = _submit(platform, _batch("one", "echo first > out.txt"))
+    _run(platform, [first])
+    other = Platform(platform.dir, db="other.sqlite")  # job ids start at 1 again
+    second = _submit(other, _batch("one", "echo second > out.txt"))
+    assert second == first
+    (job,) = _run(other, [second])
+    assert job.state == "SUCCEEDED"
+    with platform.read() as s1, other.read() as s2:
+        k1 = repo.attempts(s1, first)[0].handle["key"]
+        k2 = repo.attempts(s2, second)[0].handle["key"]
+    assert k1 != k2
+    outs = sorted((platform.dir / "centers/local/attempts" / k / "out.txt").read_text()
+                  for k in (k1, k2))
+    assert outs == ["first\n", "second\n"]
