@@ -4,7 +4,7 @@
 import { h, table } from "./ui.js";
 
 const FONT = { family: "Inter, Segoe UI, system-ui, sans-serif", size: 12, color: "#17202c" };
-const CONFIG = { displaylogo: false, responsive: true,
+const CONFIG = { displaylogo: false, responsive: true, displayModeBar: "hover",
   modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] };
 
 export function layout(extra = {}) {
@@ -22,12 +22,15 @@ export function layout(extra = {}) {
  * A figure: heading, plot div and a <details> with the data table.
  * ``columns``/``rows`` describe the table; returns {el, plot(traces, layout), update(rows)}.
  */
-export function figure({ title, testid, columns, rows = [], height = 320, summary }) {
+export function figure({ title, testid, columns, rows = [], height = 320, summary,
+  empty = "No data yet." }) {
   const plotEl = h("div.chart", { "data-testid": testid, role: "img", "aria-label": title,
     style: `height:${height}px` });
+  const emptyEl = h("p.empty.chart-empty", { style: `height:${height}px` }, empty);
+  plotEl.hidden = true;
   const alt = h("div");
   const details = h("details.alt", h("summary", summary || "Data table (text alternative)"), alt);
-  const el = h("div.figure", title ? h("h2", title) : null, plotEl, details);
+  const el = h("div.figure", title ? h("h2", title) : null, plotEl, emptyEl, details);
   let drawn = false;
   const api = {
     el,
@@ -37,6 +40,10 @@ export function figure({ title, testid, columns, rows = [], height = 320, summar
         plotEl.textContent = "plotly.js did not load; see the data table below.";
         return;
       }
+      const points = traces.reduce((n, t) => n + ((t.x || t.z || []).length), 0);
+      plotEl.hidden = points === 0;
+      emptyEl.hidden = points > 0;
+      if (!points) return;
       const l = layout({ height, ...lay });
       if (drawn) window.Plotly.react(plotEl, traces, l, CONFIG);
       else window.Plotly.newPlot(plotEl, traces, l, CONFIG);

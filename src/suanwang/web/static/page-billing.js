@@ -35,6 +35,7 @@ function byKindFigure(lines, currency) {
   for (const l of lines) sums.set(l.kind || "other", (sums.get(l.kind || "other") || 0) + Number(l.amount));
   const data = [...sums].map(([kind, amount]) => ({ kind, amount }));
   const fig = figure({ title: "This month by kind", testid: "billing-chart", height: 260,
+    empty: "Nothing billed this month yet.",
     columns: [{ label: "Kind", key: "kind" }, { label: `Amount ${currency}`, num: true, key: "amount" }] });
   fig.table(data);
   return { fig, data };
@@ -63,8 +64,8 @@ export async function render(ctx) {
           `#${u.job_id}`) : "–") },
         { label: "Center", key: "center" },
         { label: "Accelerator", key: "accelerator" },
-        { label: "Device-h", num: true, value: (u) => (u.device_seconds ?? 0) / 3600 },
-        { label: "kWh", num: true, digits: 3, key: "energy_kwh" },
+        { label: "Device-h", num: true, digits: 4, value: (u) => (u.device_seconds ?? 0) / 3600 },
+        { label: "kWh", num: true, digits: 4, key: "energy_kwh" },
         { label: "Ended", render: (u) => h("span.small", when(u.ended_at ?? u.end)) },
       ], usageRows.slice(-50).reverse(), { testid: "usage-table", empty: "No usage yet." }))),
     h("div.panel", h("h2", `Invoice ${thisPeriod}`), linesTable(lines, currency),

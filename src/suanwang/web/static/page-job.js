@@ -76,8 +76,10 @@ function curves() {
     { label, key, num: true, digits }];
   return {
     loss: figure({ title: "Training loss", testid: "loss-chart", height: 280,
+      empty: "No training samples yet: the curve starts with the first step.",
       columns: cols("loss", "Loss", 4) }),
     tps: figure({ title: "Throughput (tokens/s)", testid: "tps-chart", height: 280,
+      empty: "No throughput samples yet.",
       columns: cols("tokens_per_s", "Tokens/s", 0) }),
   };
 }

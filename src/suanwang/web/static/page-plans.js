@@ -85,6 +85,14 @@ function axisType(values) {
   return pos.length && Math.max(...pos) / Math.min(...pos) > 8 ? "log" : "linear";
 }
 
+/** Label side for a point: inward at the ends of the time axis, so labels stay in the plot. */
+function textSide(o, options) {
+  const xs = options.map(days);
+  if (days(o) <= Math.min(...xs)) return "top right";
+  if (days(o) >= Math.max(...xs)) return "top left";
+  return "top center";
+}
+
 function drawPareto(fig, options, currency) {
   const front = options.filter((o) => o.pareto);
   const others = options.filter((o) => !o.pareto);
@@ -93,21 +101,24 @@ function drawPareto(fig, options, currency) {
   const scale = { cmin: Math.min(...mwh), cmax: Math.max(...mwh), colorscale: "Viridis" };
   const pts = (list, name, extra) => ({
     type: "scatter", mode: "markers", name, x: list.map(days), y: list.map((o) => o.cost),
-    text: list.map(label), customdata: list.map((o) => o.energy_kwh / 1e3),
-    hovertemplate: `%{text}<br>%{x:.2f} days · %{y:,.0f} ${currency}<br>%{customdata:,.1f} MWh` +
-      "<extra></extra>",
+    customdata: list.map((o) => [label(o), o.energy_kwh / 1e3]),
+    hovertemplate: `%{customdata[0]}<br>%{x:.2f} days · %{y:,.0f} ${currency}<br>` +
+      "%{customdata[1]:,.1f} MWh<extra></extra>",
     marker: { color: list.map((o) => o.energy_kwh / 1e3), ...scale, ...extra },
   });
   const xt = axisType(options.map(days));
   const yt = axisType(options.map((o) => o.cost));
   fig.plot([
-    pts(others, "dominated", { size: 8, opacity: 0.5, line: { width: 0 } }),
+    pts(others, "dominated", { size: 8, opacity: 0.8, line: { width: 0.5, color: "#7f8c8d" } }),
     { type: "scatter", mode: "lines", name: "time–cost front", x: stairs.map(days),
       y: stairs.map((o) => o.cost), line: { color: "#c0392b", width: 1.5, dash: "dot", shape: "hv" },
       hoverinfo: "skip" },
-    pts(front, "Pareto-optimal (time, cost, energy)", { size: 12, symbol: "diamond",
+    { ...pts(front, "Pareto-optimal (time, cost, energy)", { size: 12, symbol: "diamond",
       line: { color: "#c0392b", width: 1.5 }, colorbar: { title: { text: "energy MWh" },
         thickness: 14 } }),
+    ...(front.length <= 8 ? { mode: "markers+text", text: front.map((o) => `${o.accelerator} × ${o.devices}`),
+      textposition: front.map((o) => textSide(o, options)), cliponaxis: false,
+      textfont: { size: 11, color: "#394b63" } } : {}) },
   ], { xaxis: { title: `time to train (days${xt === "log" ? ", log" : ""})`, type: xt },
     yaxis: { title: `cost (${currency}${yt === "log" ? ", log" : ""})`, type: yt,
       tickformat: "~s" }, legend: { orientation: "h", y: -0.25 } });

@@ -68,10 +68,11 @@ function show(out, res) {
     line: { color: PALETTE[i % PALETTE.length], width: 2 } })),
   { xaxis: { title: "job completion time (hours, log)", type: "log" },
     yaxis: { title: "fraction of jobs", range: [0, 1.02] } });
-  util.plot(names.map((p, i) => ({ type: "scatter", mode: "lines", name: p, line: { shape: "hv",
+  util.plot(names.map((p, i) => ({ type: "scatter", mode: "lines", name: p, line: { shape: "linear",
     color: PALETTE[i % PALETTE.length], width: 1.4 },
   x: res.policies[p].utilisation.t_s.map((s) => s / 86400), y: res.policies[p].utilisation.utilisation })),
-  { xaxis: { title: "time (days)" }, yaxis: { title: "busy / all devices", range: [0, 1.05] } });
+  { xaxis: { title: "time (days; mean per bin)" },
+    yaxis: { title: "busy / all devices", range: [0, 1.05] } });
 }
 
 export async function render(ctx) {
