@@ -20,6 +20,7 @@ from suanwang.cli import (
     runtime_cmd,
     serve_cmd,
     sim_cmd,
+    slurm_cmd,
 )
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -57,7 +58,7 @@ def _root(
 
 
 for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd,
-                crosscenter_cmd, serve_cmd, client_cmd, control_cmd):
+                crosscenter_cmd, serve_cmd, client_cmd, control_cmd, slurm_cmd):
     _module.register(app, bench)
 
 

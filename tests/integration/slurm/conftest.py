@@ -19,6 +19,7 @@ import yaml
 
 from suanwang.backends.base import BackendStatus, Handle
 from suanwang.backends.slurm import SlurmBackend
+from suanwang.backends.slurm_bench import tiny_training  # noqa: F401  (re-exported)
 from suanwang.catalog.federation import load_federation
 from suanwang.core.federation import Federation
 from tests.conftest import REPO, require_service
@@ -81,18 +82,6 @@ def federation(slurm_confs, tmp_path_factory) -> Federation:
 @pytest.fixture
 def backends(federation, tmp_path) -> dict[str, SlurmBackend]:
     return {c.name: SlurmBackend(c, tmp_path / "root") for c in federation.centers}
-
-
-def tiny_training(steps: int, *, every_steps: int = 4, slow_s: float = 0.0) -> dict:
-    """A ~20k-parameter GPT, one micro-batch per rank per step; ``slow_s`` sleeps per step."""
-    return {"name": "slurm-tiny",
-            "model": {"layers": 1, "hidden": 32, "heads": 2, "ffn_hidden": 64, "seq_len": 32},
-            "data": {"micro_batch_seqs": 2, "global_micro_batches": 2},
-            "train": {"steps": steps, "warmup_steps": 1},
-            "checkpoint": {"every_steps": every_steps, "keep": 3},
-            "run": {"nproc": 2, "max_restarts": 0, "peak_flops_per_s": 1e10,
-                    "startup_timeout_s": 60},
-            "faults": {"slow_rank": 0, "slow_delay_s": slow_s} if slow_s else {}}
 
 
 def wait_for(backend: SlurmBackend, handle: Handle, done: Callable[[BackendStatus], bool], *,
