@@ -5,15 +5,21 @@
     python -m suanwang.runtime elastic JOB     (one rank under torchrun: multi-node jobs)
     python -m suanwang.runtime torture --dir D --kills 100   (checkpoint crash-consistency)
 
-``run`` prints the run summary (ETTR, failures, restarts, checkpoints, lost steps) as JSON and
-exits 0 when training finished, 1 when the supervisor gave up, 2 on a bad job file (also when a
-rank refused the job, e.g. a checkpoint of another model shape, or the run dir is in use).
+``run`` prints the run summary (derived from the event log: state, ETTR net and gross,
+failures, restarts, checkpoints, lost steps) as JSON and exits 0 when training finished, 1 when
+the supervisor gave up, 2 on a bad job file (also when a rank refused the job, e.g. a checkpoint
+of another model shape, a refused hyper-parameter change, or the run dir is in use), 75 when
+preempted (SIGTERM / SIGUSR1 / SIGINT: a final checkpoint was committed; requeue the job). See
+:mod:`suanwang.runtime.procs` for the table. With ``SUANWANG_SUPERVISOR_PARENT_PID`` set (the
+``suanwang train`` CLI sets it), the supervisor preempts itself if that process dies.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from typing import Any
 
@@ -78,7 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         return torture.main(args)
     from suanwang.runtime.config import load_job
     from suanwang.runtime.data import check_corpus
-    from suanwang.runtime.supervisor import Supervisor
+    from suanwang.runtime.procs import (
+        CONFIG_ERROR_RC,
+        SUPERVISOR_PARENT_ENV,
+        die_with_parent,
+    )
+    from suanwang.runtime.supervisor import STATE_RC, Supervisor
+
+    parent = os.environ.pop(SUPERVISOR_PARENT_ENV, None)
+    if parent:  # the CLI that started us died (even by SIGKILL): preempt, do not orphan
+        die_with_parent(int(parent), signal.SIGTERM)
 
     try:
         cfg = load_job(args.job).with_overrides(**overrides(args))
@@ -86,12 +101,13 @@ def main(argv: list[str] | None = None) -> int:
         summary = Supervisor(cfg, quiet=args.quiet).run()
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
-        return 2
+        return CONFIG_ERROR_RC
     print(json.dumps(summary))
-    if summary.get("config_error"):  # a rank refused the job (exit 2): not retried
-        print(f"config error: {summary['config_error']}", file=sys.stderr)
-        return 2
-    return 0 if summary["ok"] else 1
+    if summary["state"] == "CONFIG_ERROR":  # a rank refused the job (exit 2): not retried
+        print(f"config error: {summary['reason']}", file=sys.stderr)
+    elif summary["state"] == "FAILED":
+        print(f"failed: {summary['reason']}", file=sys.stderr)
+    return STATE_RC[summary["state"]]
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from suanwang.core.errors import ConfigError
+from suanwang.runtime.sync_config import SyncConfig
 
 SPLITS = ("even", "proportional", "explicit")
 PARALLELS = ("ddp", "fsdp")
@@ -57,7 +58,9 @@ class DataConfig:
     """Global batch = ``global_micro_batches`` x ``micro_batch_seqs`` sequences per step.
 
     ``split`` says how micro-batches are dealt to ranks: ``even``; ``proportional`` to
-    ``rank_speeds``; or ``explicit`` per-rank counts in ``micro_batches``.
+    ``rank_speeds``; or ``explicit`` per-rank counts in ``micro_batches``. ``adapt_split``
+    re-deals them in proportion to measured speeds once a straggler is detected
+    (``stragglers.py``).
     """
 
     paths: tuple[str, ...] = ()
@@ -66,6 +69,7 @@ class DataConfig:
     split: str = "even"
     micro_batches: tuple[int, ...] = ()
     rank_speeds: tuple[float, ...] = ()
+    adapt_split: bool = False
 
     def check(self) -> None:
         _positive("data", "micro_batch_seqs", self.micro_batch_seqs)
@@ -85,7 +89,12 @@ class DataConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class OptimConfig:
-    """AdamW with linear warmup then cosine decay to ``min_lr``; ``steps`` ends the run."""
+    """AdamW with linear warmup then cosine decay to ``min_lr``; ``steps`` ends the run.
+
+    A step whose loss or gradient norm is not finite is not applied: the job rolls back to the
+    newest committed checkpoint and skips that batch, at most ``max_rollbacks`` times in a run
+    (then it fails, exit 1). Changing a field on resume: see :data:`RESUME_POLICY`.
+    """
 
     steps: int = 50
     lr: float = 1e-3
@@ -97,9 +106,13 @@ class OptimConfig:
     parallel: str = "ddp"
     device: str = "auto"
     precision: str = "auto"
+    max_rollbacks: int = 3
 
     def check(self) -> None:
         _positive("train", "steps", self.steps)
+        if self.max_rollbacks < 0:
+            raise ConfigError("must be >= 0 (0: fail at the first non-finite step)",
+                              entry="train", field="max_rollbacks")
         _positive("train", "lr", self.lr)
         if self.min_lr < 0 or self.min_lr > self.lr:
             raise ConfigError("must be in [0, lr]", entry="train", field="min_lr")
@@ -119,6 +132,10 @@ class CheckpointConfig:
     """When to checkpoint (every N steps and/or every S seconds; 0 = off) and how many to keep.
 
     ``every_s`` is what the planner sets (``--ckpt-interval-s``) from the failure model.
+    ``persist_timeout_s`` bounds how long a failed attempt's persist processes may take to
+    finish the save they hold before the next attempt starts. ``sync_baseline`` is accepted
+    for old job files and ignored (``suanwang bench checkpoint`` measures the blocking
+    baseline itself, outside the training loop).
     """
 
     dir: str = ""
@@ -127,8 +144,10 @@ class CheckpointConfig:
     keep: int = 3
     async_save: bool = True
     sync_baseline: bool = False
+    persist_timeout_s: float = 120.0
 
     def check(self) -> None:
+        _positive("checkpoint", "persist_timeout_s", self.persist_timeout_s)
         if self.every_steps < 0 or self.every_s < 0:
             raise ConfigError("intervals must be >= 0 (0 disables)", entry="checkpoint",
                               field="every_steps" if self.every_steps < 0 else "every_s")
@@ -143,7 +162,11 @@ class RunConfig:
     ``train.steps``), for runs split into legs. ``fork_server`` forks every rank from one
     process that imported torch once, so a restart skips interpreter start-up.
     ``peak_flops_per_s`` (per device) is the MFU denominator; 0 measures a matmul peak once per
-    run (CPU has no datasheet figure here).
+    run (CPU has no datasheet figure here). ``preempt_grace_s``: after SIGTERM / SIGUSR1 /
+    SIGINT the job has this long to commit its final checkpoint before the supervisor kills
+    the ranks (set it below the scheduler's kill delay, e.g. Slurm's ``KillWait`` or the
+    ``--signal=B:USR1@S`` lead). A rank is a straggler when its median seconds per
+    micro-batch over ``straggler_window`` steps is ``straggler_ratio`` x the fastest rank's.
     """
 
     nproc: int = 2
@@ -156,9 +179,17 @@ class RunConfig:
     fork_server: bool = True
     peak_flops_per_s: float = 0.0
     until_step: int = 0
+    preempt_grace_s: float = 60.0
+    straggler_ratio: float = 1.5
+    straggler_window: int = 8
 
     def check(self) -> None:
         _positive("run", "nproc", self.nproc)
+        _positive("run", "preempt_grace_s", self.preempt_grace_s)
+        _positive("run", "straggler_window", self.straggler_window)
+        if self.straggler_ratio <= 1:
+            raise ConfigError(f"must be > 1 (got {self.straggler_ratio})", entry="run",
+                              field="straggler_ratio")
         if self.max_restarts < 0:
             raise ConfigError("must be >= 0", entry="run", field="max_restarts")
         _positive("run", "heartbeat_timeout_s", self.heartbeat_timeout_s)
@@ -178,7 +209,9 @@ class FaultConfig:
 
     Faults that a restart would repeat (hang, crash in checkpoint) fire in attempt 0 only.
     ``kill_after_steps`` > 0 SIGKILLs ``kill_rank`` after that many steps of *every* attempt
-    (deterministic repeated failures, for restart-limit tests).
+    (deterministic repeated failures, for restart-limit tests). ``nan_at_step`` > 0 poisons
+    the batch that step consumes (in every attempt: the data, not the attempt, is bad): its
+    loss becomes NaN. ``slow_persist_s`` delays every checkpoint write (slow storage).
     """
 
     kill_every_s: float = 0.0
@@ -192,9 +225,11 @@ class FaultConfig:
     slow_rank: int = -1
     slow_delay_s: float = 0.0
     kill_after_steps: int = 0
+    nan_at_step: int = -1
+    slow_persist_s: float = 0.0
 
     def check(self) -> None:
-        for name in ("kill_max", "kill_after_steps", "slow_delay_s"):
+        for name in ("kill_max", "kill_after_steps", "slow_delay_s", "slow_persist_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"must be >= 0 (got {getattr(self, name)})", entry="faults",
                                   field=name)
@@ -209,10 +244,13 @@ class TrainConfig:
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     run: RunConfig = field(default_factory=RunConfig)
     faults: FaultConfig = field(default_factory=FaultConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
 
     def __post_init__(self) -> None:
-        for part in (self.model, self.data, self.train, self.checkpoint, self.run, self.faults):
+        for part in (self.model, self.data, self.train, self.checkpoint, self.run, self.faults,
+                     self.sync):
             part.check()
+        self.sync.check_world(self.run.nproc)
         if self.data.split == "proportional" and len(self.data.rank_speeds) != self.run.nproc:
             raise ConfigError(
                 f"proportional split has {len(self.data.rank_speeds)} rank_speeds but nproc is "
@@ -257,6 +295,23 @@ FLAGS = {"nproc": ("run", "nproc"), "ckpt_interval_s": ("checkpoint", "every_s")
          "ckpt_every_steps": ("checkpoint", "every_steps"), "steps": ("train", "steps"),
          "run_dir": ("run", "run_dir"), "max_seconds": ("run", "max_seconds"),
          "fail_every_s": ("faults", "kill_every_s")}
+
+
+# What a resume does when a train.* field differs from the checkpoint's (``config_change``
+# events say which): "applied" from the resumed step on, or "refused" (exit 2, the field named)
+RESUME_POLICY = {
+    "lr": "applied",            # new base LR; the schedule's position (step) is kept
+    "min_lr": "applied",
+    "warmup_steps": "applied",
+    "steps": "applied",         # the cosine decay now spans the new length
+    "weight_decay": "applied",
+    "grad_clip": "applied",
+    "max_rollbacks": "applied",
+    "precision": "applied",     # not stored in the checkpoint (fp32 master state either way)
+    "device": "applied",        # DCP checkpoints are device-independent
+    "parallel": "applied",      # DDP and FSDP2 state dicts share FQNs; DCP reshards
+    "seed": "refused",          # fixes the data order: changing it mid-run replays or skips data
+}
 
 
 def flag_overrides(**flags: Any) -> dict[str, dict[str, Any]]:
@@ -317,7 +372,8 @@ def _build(cls: type, section: str, raw: Any, file: str | None) -> Any:
 
 
 _SECTIONS = {"model": ModelConfig, "data": DataConfig, "train": OptimConfig,
-             "checkpoint": CheckpointConfig, "run": RunConfig, "faults": FaultConfig}
+             "checkpoint": CheckpointConfig, "run": RunConfig, "faults": FaultConfig,
+             "sync": SyncConfig}
 
 
 def from_dict(raw: dict[str, Any], *, file: str | None = None) -> TrainConfig:

@@ -1,7 +1,8 @@
 """Fault injection for tests, demos and benchmarks (chaos-engineering style, as DLRover tests).
 
-Worker side (:class:`WorkerFaults`): hang a rank at a step, SIGKILL a rank at a step, crash a rank
-in the middle of a checkpoint write, slow one rank down by a calibrated delay per micro-batch.
+Worker side (:class:`WorkerFaults`): hang a rank at a step, SIGKILL a rank at a step, crash a
+persist process in the middle of a checkpoint write, slow one rank down by a calibrated delay
+per micro-batch, poison one batch (NaN loss), slow storage (in the persist process).
 Faults a restart would replay fire in attempt 0 only. Supervisor side (:class:`KillSchedule`):
 SIGKILL a random rank every ``kill_every_s`` seconds of wall time, from a seeded RNG.
 """
@@ -44,16 +45,29 @@ class WorkerFaults:
             while True:  # a hung collective or a stuck kernel: alive, silent, no progress
                 time.sleep(3600)
 
-    def after_micro_batch(self) -> None:
+    def before_micro_batch(self) -> None:
+        """A slow rank: the delay lands before each micro-batch's compute, like a slower
+        device (so it shows in the rank's time to reach the gradient sync)."""
         if self.rank == self.cfg.slow_rank and self.cfg.slow_delay_s > 0:
             time.sleep(self.cfg.slow_delay_s)
 
     @property
     def crash_in_ckpt_step(self) -> int:
-        """The checkpoint step during whose write this rank kills itself, or -1."""
-        if self.first and self.rank == self.cfg.kill_rank:
-            return self.cfg.crash_in_ckpt_step
-        return -1
+        """The checkpoint step during whose write this rank's persist process kills itself."""
+        return crash_in_ckpt_step(self.cfg, rank=self.rank, attempt=0 if self.first else 1)
+
+    def poisoned(self, first_sample: int, global_batch: int) -> bool:
+        """Is the batch starting at global sample ``first_sample`` the poisoned one (the batch
+        step ``nan_at_step`` consumes in an uninterrupted run)? Every attempt: bad data."""
+        return self.cfg.nan_at_step > 0 and first_sample == (self.cfg.nan_at_step - 1) * \
+            global_batch
+
+
+
+def crash_in_ckpt_step(cfg: FaultConfig, *, rank: int, attempt: int) -> int:
+    """The checkpoint step during whose write rank ``rank``'s persist process kills itself
+    (attempt 0 only), or -1."""
+    return cfg.crash_in_ckpt_step if attempt == 0 and rank == cfg.kill_rank else -1
 
 
 class KillSchedule:

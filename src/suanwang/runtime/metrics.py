@@ -2,12 +2,8 @@
 
 Supervisor and rank 0 append one JSON object per line to ``RUN_DIR/events.jsonl`` (``O_APPEND``,
 one ``write`` per line, so lines from both never interleave). Every event has ``t`` (unix
-seconds), ``event`` and ``attempt``. Kinds: ``start``, ``launch``, ``resume``, ``step`` (loss,
-tokens_per_s, step_time_s, mfu), ``ckpt_start``, ``ckpt_staged``, ``ckpt_persisted``,
-``failure``, ``restart``, ``end``.
-
-ETTR (effective training time ratio) = productive step time / wall time, where a step is
-productive if no later attempt recomputed it (ByteRobust and Llama 3 report the same ratio).
+seconds), ``event`` and ``attempt``. The kinds are listed in docs/runtime.md ("Events");
+:func:`summarize` derives every figure of the run summary from them.
 """
 
 from __future__ import annotations
@@ -55,19 +51,119 @@ def read_events(path: str | Path) -> list[dict[str, Any]]:
 
 
 def summarize(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """ETTR, failures, restarts, checkpoints, lost steps and recovery times from a timeline."""
+    """The run summary, derived from the timeline alone (the one source of truth).
+
+    ``state``/``ok``/``reason``/``rc`` come from the ``end`` event (``RUNNING`` without one);
+    ``final_step`` is where the model stands (the last ``finish``, ``step`` or ``resume``), and
+    ``saved_step`` the newest committed checkpoint. ``ettr`` is net of checkpoint cost:
+    clean step time (median of steps without a checkpoint stall, first step of each attempt
+    excluded) x steps kept / wall; ``ettr_gross`` = summed time of the steps kept / wall (the
+    definition ByteRobust and Llama 3 use). A step is kept if no later attempt recomputed it.
+    Several invocations (rotated timelines concatenated) add up: wall is the sum of their
+    start-to-end times; steps a resume went back over count as lost, also across invocations
+    (``start.previous_step``).
+    """
     ev = sorted(events, key=lambda e: e["t"])
-    starts = [e["t"] for e in ev if e["event"] == "start"]
-    ends = [e["t"] for e in ev if e["event"] == "end"]
     steps = [e for e in ev if e["event"] == "step"]
-    wall = (ends[-1] if ends else ev[-1]["t"]) - (starts[0] if starts else ev[0]["t"]) if ev else 0
     last_done: dict[int, dict[str, Any]] = {}
     for e in steps:
         last_done[e["step"]] = e
-    productive = sum(e["step_time_s"] for e in last_done.values())
     lost = [e for e in steps if last_done[e["step"]] is not e]
+    wall = _wall(ev)
+    gross = sum(e["step_time_s"] for e in last_done.values())
+    clean = _clean_step_s(steps)
+    net = clean * len(last_done) if clean is not None else gross
+    end = next((e for e in reversed(ev) if e["event"] == "end"), None)
     failures = [e for e in ev if e["event"] == "failure"]
-    recovery = []
+    committed = {e["step"] for e in ev if e["event"] in ("ckpt_committed", "ckpt_persisted")}
+    stalls = [e["ckpt_stall_s"] for e in steps if e.get("ckpt_stall_s")]
+    tps = [e["tokens_per_s"] for e in steps[len(steps) // 5:]]
+    resumes = [e for e in ev if e["event"] == "resume"]
+    unsaved = _lost_across_invocations(ev)
+    extra = {"config_error": end["reason"]} if end and end.get("state") == "CONFIG_ERROR" else {}
+    return {**extra,
+        "state": end.get("state", "SUCCEEDED" if end.get("ok") else "FAILED") if end
+        else "RUNNING",
+        "ok": bool(end and end.get("ok")),
+        "reason": end.get("reason", "") if end else "",
+        "wall_s": round(wall, 3),
+        "productive_s": round(net, 3),
+        "ettr": round(net / wall, 4) if wall > 0 else 0.0,
+        "ettr_gross": round(gross / wall, 4) if wall > 0 else 0.0,
+        "clean_step_s": round(clean, 5) if clean is not None else None,
+        "steps": len(last_done),
+        "final_step": _final_step(ev),
+        "resumed_from": resumes[0]["step"] if resumes else None,
+        "saved_step": max(committed) if committed else None,
+        "failures": len(failures),
+        "restarts": sum(1 for e in ev if e["event"] == "restart"),
+        "rollbacks": sum(1 for e in ev if e["event"] == "rollback"),
+        "checkpoints": len(committed),
+        "ckpt_skipped": sum(1 for e in ev if e["event"] == "ckpt_skipped"),
+        "ckpt_damaged": [e["step"] for e in ev if e["event"] == "ckpt_damaged"],
+        "preempted": any(e["event"] == "preempted" for e in ev),
+        "stragglers": sorted({e["rank"] for e in ev if e["event"] == "straggler"}),
+        "lost_steps": len(lost) + unsaved,
+        "lost_s": round(sum(e["step_time_s"] for e in lost), 3),
+        "recovery_s": [round(r, 3) for r in _recoveries(ev, steps, failures)],
+        "ckpt_stall_s_max": round(max(stalls), 6) if stalls else None,
+        "tokens_per_s_median": round(_median(tps), 1) if tps else None,
+    }
+
+
+def _wall(ev: list[dict[str, Any]]) -> float:
+    """Sum over invocations of start-to-end (or to the last event while running)."""
+    if not ev:
+        return 0.0
+    total, begun, prev_t = 0.0, None, ev[0]["t"]
+    for e in ev:
+        if e["event"] == "start":
+            if begun is not None:  # an invocation that ended without an `end` (killed)
+                total += prev_t - begun
+            begun = e["t"]
+        elif e["event"] == "end" and begun is not None:
+            total += e["t"] - begun
+            begun = None
+        prev_t = e["t"]
+    if begun is not None:
+        total += ev[-1]["t"] - begun
+    if not any(e["event"] == "start" for e in ev):
+        total = ev[-1]["t"] - ev[0]["t"]
+    return total
+
+
+def _clean_step_s(steps: list[dict[str, Any]]) -> float | None:
+    firsts, seen = set(), set()
+    for i, e in enumerate(steps):
+        if e["attempt"] not in seen:
+            seen.add(e["attempt"])
+            firsts.add(i)
+    clean = [e["step_time_s"] for i, e in enumerate(steps)
+             if i not in firsts and not e.get("ckpt_stall_s")]
+    return _median(clean) if clean else None
+
+
+def _final_step(ev: list[dict[str, Any]]) -> int:
+    for e in reversed(ev):
+        if e["event"] in ("finish", "step", "resume", "begin"):
+            return int(e["step"])
+    return 0
+
+
+def _lost_across_invocations(ev: list[dict[str, Any]]) -> int:
+    """Steps trained in an earlier invocation beyond the step this one resumed from."""
+    lost = 0
+    for i, e in enumerate(ev):
+        if e["event"] == "start" and e.get("previous_step") is not None:
+            resume = next((r for r in ev[i:] if r["event"] in ("resume", "begin")), None)
+            if resume is not None:
+                lost += max(0, int(e["previous_step"]) - int(resume["step"]))
+    return lost
+
+
+def _recoveries(ev: list[dict[str, Any]], steps: list[dict[str, Any]],
+                failures: list[dict[str, Any]]) -> list[float]:
+    out = []
     for f in failures:
         # from the injected fault when there was one (detection latency counts), else detection
         injected = [e["t"] for e in ev if e["event"] == "fault" and e["attempt"] == f["attempt"]
@@ -75,25 +171,14 @@ def summarize(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
         t_fail = injected[-1] if injected else f["t"]
         after = [s for s in steps if s["attempt"] > f["attempt"] and s["t"] > f["t"]]
         if after:
-            recovery.append(after[0]["t"] - t_fail)
-    persisted = [e for e in ev if e["event"] == "ckpt_persisted"]
-    stalls = [e["ckpt_stall_s"] for e in steps if e.get("ckpt_stall_s")]
-    tps = [e["tokens_per_s"] for e in steps[len(steps) // 5:]]
-    return {
-        "wall_s": round(wall, 3),
-        "productive_s": round(productive, 3),
-        "ettr": round(productive / wall, 4) if wall > 0 else 0.0,
-        "steps": len(last_done),
-        "final_step": max(last_done) if last_done else 0,
-        "failures": len(failures),
-        "restarts": sum(1 for e in ev if e["event"] == "restart"),
-        "checkpoints": len(persisted),
-        "lost_steps": len(lost),
-        "lost_s": round(sum(e["step_time_s"] for e in lost), 3),
-        "recovery_s": [round(r, 3) for r in recovery],
-        "ckpt_stall_s_max": round(max(stalls), 6) if stalls else None,
-        "tokens_per_s_median": round(_median(tps), 1) if tps else None,
-    }
+            out.append(after[0]["t"] - t_fail)
+    return out
+
+
+def previous_step(events: Iterable[dict[str, Any]]) -> int | None:
+    """The step an earlier timeline's model reached (for ``start.previous_step``)."""
+    ev = list(events)
+    return _final_step(ev) if ev else None
 
 
 def loss_curve(events: Iterable[dict[str, Any]]) -> dict[int, float]:

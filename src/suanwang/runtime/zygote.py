@@ -1,10 +1,11 @@
 """Fork server: import torch once per run, fork every rank of every attempt from that warm image.
 
-Importing torch and the lazily loaded parts DDP needs costs ~2 s of CPU per process. A restart
-that pays it on the critical path loses those seconds; spare processes started ahead of time pay
-it in the middle of training instead (on a CPU-bound box that slowed 20+ steps by 2x). A fork of
-a process that already imported everything costs milliseconds. The zygote stays single-threaded
-(one intra-op thread, no process group, no CUDA) so that forking it is safe.
+Ranks and their persist processes are forked from it. Importing torch and the lazily loaded
+parts DDP needs costs ~2 s of CPU per process. A restart that pays it on the critical path loses
+those seconds; spare processes started ahead of time pay it in the middle of training instead
+(on a CPU-bound box that slowed 20+ steps by 2x). A fork of a process that already imported
+everything costs milliseconds. The zygote stays single-threaded (one intra-op thread, no process
+group, no CUDA) so that forking it is safe.
 
 Protocol, JSON lines. Supervisor -> zygote on stdin: ``{"go": {...}, "log": PATH}``.
 Zygote -> supervisor on stdout: ``{"pid": P}`` after each fork, ``{"exit": P, "rc": RC}`` when a
@@ -23,7 +24,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-PARENT_PID_ENV = "SUANWANG_PARENT_PID"  # the starter's pid, for the orphan check after prctl
+from suanwang.runtime.procs import PARENT_PID_ENV, die_with_parent, ignore_preempt_signals
 
 
 def serve() -> int:
@@ -36,7 +37,8 @@ def serve() -> int:
     """
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"  # before torch is imported
-    from suanwang.runtime.train import die_with_parent, prewarm
+    ignore_preempt_signals()  # preemption is for the supervisor and the ranks to handle
+    from suanwang.runtime.train import prewarm
 
     parent = os.environ.get(PARENT_PID_ENV)
     die_with_parent(int(parent) if parent else None)
@@ -75,7 +77,8 @@ def serve() -> int:
 
 
 def _child(go: dict[str, Any], log: str, parent_pid: int) -> None:
-    from suanwang.runtime.train import die_with_parent, run_worker
+    """A forked rank (or, with ``go["persist"]``, a persist process); never returns."""
+    from suanwang.runtime.train import run_worker
 
     rc = 1
     try:
@@ -86,7 +89,12 @@ def _child(go: dict[str, Any], log: str, parent_pid: int) -> None:
         os.close(fd)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
-        rc = run_worker(go)
+        if "persist" in go:
+            from suanwang.runtime.persist import run_persister
+
+            rc = run_persister(go)
+        else:
+            rc = run_worker(go)
     except BaseException:  # process boundary of a rank: log it, exit non-zero
         traceback.print_exc()
     finally:

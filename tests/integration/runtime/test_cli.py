@@ -59,3 +59,20 @@ def test_second_supervisor_in_the_same_run_dir_is_refused(tmp_path):
         os.close(fd)
     assert proc.returncode == 2
     assert "another supervisor" in proc.stderr and "--run-dir" in proc.stderr
+
+
+def test_resume_past_the_requested_steps_reports_the_resumed_state(tmp_path):
+    # issue #16 item 7: a run dir already past --steps printed 0/N and final_step 0
+    run = str(tmp_path / "run")
+    first = subprocess.run([*CLI, "train", str(EXAMPLE), "--steps", "6", "--nproc", "1",
+                            "--run-dir", run, "--json"], capture_output=True, text=True,
+                           timeout=120)
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = subprocess.run([*CLI, "train", str(EXAMPLE), "--steps", "4", "--nproc", "1",
+                             "--run-dir", run, "--json"], capture_output=True, text=True,
+                            timeout=120)
+    assert second.returncode == 0, second.stderr[-2000:]
+    summary = json.loads(second.stdout)
+    assert summary["final_step"] == 6 and summary["resumed_from"] == 6
+    assert summary["saved_step"] is None and summary["steps"] == 0  # nothing trained, saved
+    assert summary["state"] == "SUCCEEDED" and summary["lost_steps"] == 0

@@ -10,27 +10,35 @@ from tests.integration.runtime.conftest import run_job, small_job
 def test_reference_run_completes(reference):
     s = reference["summary"]
     assert s["ok"] and s["final_step"] == 10 and s["failures"] == 0
-    assert s["checkpoints"] == 4  # steps 3, 6, 9 and the final 10
+    # steps 3, 6, 9 and the final 10; a periodic one is skipped (never two in flight) when the
+    # previous one is still being persisted on this loaded machine
+    assert s["checkpoints"] + s["ckpt_skipped"] == 4 and s["saved_step"] == 10
     losses = reference["losses"]
     assert losses[10] < losses[1] - 0.5  # it learns
 
 
 def test_kill9_resume_is_bit_identical(tmp_path, reference):
-    # killed before step 9: resumes from the second checkpoint (6), so the cached-state-dict
-    # path (lr refreshed per save) is exercised too
+    # killed before step 9: resumes from the newest checkpoint committed by then (6 unless it
+    # was skipped while 3 was still persisting), so the cached-state-dict path (lr refreshed
+    # per save) is exercised too
     out = run_job(small_job(tmp_path / "run", faults={"kill_at_step": 8, "kill_rank": 1}))
     s = out["summary"]
     assert s["ok"] and s["failures"] == 1 and s["restarts"] == 1
+    failed = next(e["t"] for e in out["events"] if e["event"] == "failure")
+    newest = max(e["step"] for e in out["events"]
+                 if e["event"] == "ckpt_committed" and e["t"] < failed)
     resumed = [e for e in out["events"] if e["event"] == "resume"]
-    assert resumed[0]["step"] == 6
-    assert s["lost_steps"] == 2  # steps 7 and 8 were redone
+    assert resumed[0]["step"] == newest in (3, 6)
+    assert s["lost_steps"] == 8 - newest  # the steps after it were redone
     assert out["losses"] == reference["losses"]  # exact float equality, every step
     assert out["weights"] is not None and out["weights"] == reference["weights"]  # bit-exact
 
 
 def test_crash_during_checkpoint_write_keeps_previous(tmp_path, reference):
-    # Rank 0 SIGKILLs itself after writing its shard of checkpoint 6, before the commit.
-    out = run_job(small_job(tmp_path / "run", faults={"crash_in_ckpt_step": 6, "kill_rank": 0}))
+    # Rank 0's persist process SIGKILLs itself after writing its shard of checkpoint 6, before
+    # the commit (sync saves: checkpoint 6 is certainly attempted); the trainers see it fail.
+    out = run_job(small_job(tmp_path / "run", checkpoint={"async_save": False},
+                            faults={"crash_in_ckpt_step": 6, "kill_rank": 0}))
     s = out["summary"]
     assert s["ok"] and s["failures"] == 1
     assert [e["step"] for e in out["events"] if e["event"] == "resume"] == [3]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from suanwang.runtime.checkpoint import LATEST, MARKER, Checkpointer, committed, resolve_latest
+from suanwang.runtime.checkpoint import LATEST, MARKER, committed, resolve_latest
 from suanwang.runtime.config import ModelConfig
 from suanwang.runtime.model import GPT
+from suanwang.runtime.saver import Checkpointer
 
 pytestmark = pytest.mark.filterwarnings("ignore:torch.distributed is disabled")
 SMALL = ModelConfig(layers=1, hidden=16, heads=2, ffn_hidden=32, seq_len=8)
@@ -96,3 +97,62 @@ def test_resume_refuses_another_model_shape(tmp_path):
     same = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2,
                         identity={"model.layers": 1, "data.corpus_sha256": "abc"})
     assert same.resume(fresh, fresh_opt)["identity"]["model.layers"] == 1
+
+
+def _two_checkpoints(tmp_path):
+    from suanwang.runtime.checkpoint import step_dir
+
+    model, optim = _trained()
+    ck = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=3, async_save=False)
+    for step in (1, 2):
+        ck.save(step, model, optim, {"samples_seen": step})
+    ck.close()
+    return step_dir(tmp_path, 2)
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "flip"])
+def test_damaged_newest_checkpoint_falls_back_to_the_intact_one(tmp_path, damage):
+    from suanwang.runtime.checkpoint import Resumer, read_marker, verify
+    from suanwang.runtime.metrics import EventLog, read_events
+
+    newest = _two_checkpoints(tmp_path)
+    files = read_marker(newest)["files"]
+    assert {"__0_0.distcp", ".metadata"} <= set(files)  # sizes and CRC-32 recorded at commit
+    shard = newest / "__0_0.distcp"
+    if damage == "delete":
+        shard.unlink()
+    elif damage == "truncate":
+        shard.write_bytes(shard.read_bytes()[:-100])
+    else:
+        data = bytearray(shard.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        shard.write_bytes(bytes(data))
+    why = verify(newest)
+    assert why is not None and "__0_0.distcp" in why
+    events = EventLog(tmp_path / "events.jsonl", attempt=0, source="rank0")
+    fresh, fresh_opt = _trained(seed=5)
+    meta = Resumer(tmp_path, rank=0, pg=None, events=events).resume(fresh, fresh_opt)
+    assert meta["step"] == 1  # the intact older checkpoint, not the damaged one
+    ev = read_events(tmp_path / "events.jsonl")
+    damaged = next(e for e in ev if e["event"] == "ckpt_damaged")
+    assert damaged["step"] == 2 and "__0_0.distcp" in damaged["reason"]
+    assert [s for s, _ in committed(tmp_path)] == [1]  # set aside: never loaded again
+    assert (tmp_path / LATEST).read_text().strip() == "step_00000001"
+
+
+def test_non_finite_state_is_never_committed(tmp_path):
+    from suanwang.runtime.metrics import EventLog, read_events
+    from suanwang.runtime.persist import PersistSpec
+
+    model, optim = _trained()
+    with torch.no_grad():
+        next(model.parameters())[0, 0] = float("nan")
+    spec = PersistSpec(root=str(tmp_path), addr="", events_path=str(tmp_path / "ev.jsonl"))
+    ck = Checkpointer(tmp_path, rank=0, world=1, pg=None, keep=2, async_save=False,
+                      events=EventLog(tmp_path / "ev.jsonl", attempt=0, source="rank0"),
+                      spec=spec)
+    ck.save(1, model, optim, {"samples_seen": 1})
+    ck.close()
+    assert committed(tmp_path) == [] and ck.last_committed is None
+    assert [e["step"] for e in read_events(tmp_path / "ev.jsonl")
+            if e["event"] == "ckpt_refused"] == [1]
