@@ -46,6 +46,63 @@ def wan_report(measured: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def hetero_bench(*, layers: int, batch_seqs: int, slow_factor: float, steps: int,
+                 warmup: int = 3) -> dict[str, Any]:
+    """Probe per-layer costs, plan the 2-stage pipeline (fast chip, then one ``slow_factor``
+    times slower), run the even and the planned split for real, predictions beside them."""
+    from suanwang.plan.hetero_pipeline import LayerCosts, StageDevice, even_split, plan_pipeline
+    from suanwang.runtime.config import ModelConfig
+    from suanwang.runtime.pipeline_run import run_pipelines
+
+    cfg = ModelConfig(layers=layers)
+    probe_b = 2
+    c = run_pipelines([{"probe": True, "cfg": cfg, "micro_batch_seqs": probe_b}])[0]
+    costs = LayerCosts(layers=layers, layer_s=c["block_s"] / probe_b,
+                       first_s=c["embed_s"] / probe_b, last_s=c["head_s"] / probe_b,
+                       activation_bytes_per_seq=c["activation_bytes"] / probe_b)
+    stages = [StageDevice(name="fast", speed=1.0), StageDevice(name="slow", speed=1 / slow_factor)]
+    planned = plan_pipeline(stages, costs, global_batch_seqs=batch_seqs)
+    even = plan_pipeline(stages, costs, global_batch_seqs=batch_seqs,
+                         split=even_split(layers, 2))
+    jobs = [{"cfg": cfg, "split": list(p.split), "micro_batches": p.micro_batches,
+             "micro_batch_seqs": batch_seqs // p.micro_batches, "slow_rank": 1,
+             "slow_factor": slow_factor, "steps": steps, "warmup": warmup}
+            for p in (even, planned)]
+    runs = run_pipelines(jobs)
+    # the measured loopback link (one activation, one way) enters the predictions
+    link_s = c["link_s"]
+    bw = c["activation_bytes"] / max(link_s, 1e-9)
+    stages = [StageDevice(name="fast", speed=1.0, link_bytes_per_s=bw),
+              StageDevice(name="slow", speed=1 / slow_factor)]
+    from suanwang.plan.hetero_pipeline import predict
+
+    pred = {name: predict(stages, costs, p.split, global_batch_seqs=batch_seqs,
+                          micro_batches=p.micro_batches)
+            for name, p in (("even", even), ("planned", planned))}
+    from statistics import median
+
+    even_s, planned_s = median(runs[0]["step_s"]), median(runs[1]["step_s"])
+    out = {"layers": layers, "global_batch_seqs": batch_seqs, "slow_factor": slow_factor,
+           "steps": steps, "probe": {k: c[k] for k in ("block_s", "embed_s", "head_s")},
+           "link_s": link_s,
+           "even_split": list(even.split), "even_micro_batches": even.micro_batches,
+           "planned_split": list(planned.split),
+           "planned_micro_batches": planned.micro_batches,
+           "even_step_s": even_s, "planned_step_s": planned_s,
+           "even_step_s_p90": sorted(runs[0]["step_s"])[int(0.9 * steps)],
+           "planned_step_s_p90": sorted(runs[1]["step_s"])[int(0.9 * steps)],
+           "predicted_even_step_s": pred["even"].step_time_s,
+           "predicted_step_s": pred["planned"].step_time_s,
+           "predicted_bubble_fraction": pred["planned"].bubble_fraction,
+           "speedup": even_s / planned_s - 1,
+           "predicted_error": _rel_err(pred["planned"].step_time_s, planned_s),
+           "predicted_even_error": _rel_err(pred["even"].step_time_s, even_s),
+           "final_loss_even": runs[0]["losses"][-1], "final_loss_planned": runs[1]["losses"][-1]}
+    out["targets"] = {"planned >= 15% faster than even": out["speedup"] >= 0.15,
+                      "predicted within 20%": out["predicted_error"] <= 0.20}
+    return out
+
+
 def _show(title: str, result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(result)
@@ -64,6 +121,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
                                               help="DiLoCo H."),
         mbps: float = typer.Option(100.0, "--mbps", min=0.001, help="Link bandwidth, Mb/s."),
         latency_ms: float = typer.Option(30.0, "--latency-ms", min=0.0, help="Link latency."),
+        batch_seqs: int = typer.Option(8, "--batch-seqs", min=2,
+                                       help="Global batch, sequences of 128 tokens."),
     ) -> None:
         """Sync DDP vs DiLoCo, tiny model, 2 centers x 1 rank over an emulated WAN link:
         tokens/s, final loss, WAN bytes, with the plan's predictions beside them."""
@@ -72,5 +131,22 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
         with _work(work_dir) as work:
             measured = bench_wan(work, steps=steps, outer_every_steps=outer_every_steps,
-                                 bits_per_s=mbps * 1e6, latency_s=latency_ms / 1e3)
+                                 bits_per_s=mbps * 1e6, latency_s=latency_ms / 1e3,
+                                 batch_seqs=batch_seqs)
         _show("suanwang bench wan", wan_report(measured), as_json)
+
+    @bench.command("hetero")
+    def bench_hetero_cmd(
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        layers: int = typer.Option(8, "--layers", min=2, help="GPT blocks (tiny model)."),
+        batch_seqs: int = typer.Option(16, "--batch-seqs", min=1,
+                                       help="Global batch, sequences of 128 tokens."),
+        slow_factor: float = typer.Option(2.0, "--slow-factor", min=1.0,
+                                          help="The second chip is this many times slower."),
+        steps: int = typer.Option(10, "--steps", min=2, help="Timed steps per split."),
+    ) -> None:
+        """A 2-stage pipeline (torch.distributed.pipelining, gloo) on a fast and an emulated
+        slow chip: even layer split vs the planner's split, with its predicted step time."""
+        _show("suanwang bench hetero", hetero_bench(layers=layers, batch_seqs=batch_seqs,
+                                                    slow_factor=slow_factor, steps=steps),
+              as_json)

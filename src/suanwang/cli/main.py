@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from suanwang.cli import (
+    calibration_cmd,
     catalog_cmd,
     client_cmd,
     control_cmd,
@@ -58,7 +59,7 @@ def _root(
 
 
 for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd,
-                crosscenter_cmd, serve_cmd, client_cmd, control_cmd, slurm_cmd):
+                crosscenter_cmd, calibration_cmd, serve_cmd, client_cmd, control_cmd, slurm_cmd):
     _module.register(app, bench)
 
 

@@ -166,9 +166,12 @@ def pool_cmd(
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     accelerators: Annotated[Path | None, typer.Option(
         "--accelerators", help="Your accelerators YAML, merged over the catalog.")] = None,
+    outer_every_steps: Annotated[int, typer.Option(
+        "--outer-every-steps", min=1, help="DiLoCo H for the cross-center option.")] = 20,
 ) -> None:
     """Pool mixed chips, or two centers in different cities, into one data-parallel job: batch
-    split by throughput, gradient sync over the link, and whether it beats going alone."""
+    split by throughput, gradient sync over the link, and whether it beats going alone; beside
+    it a pipeline with one stage per part and, across centers, DiLoCo; which wins and why."""
     from suanwang.catalog import load_federation
     from suanwang.catalog.accelerators import use_accelerator_file
     from suanwang.catalog.models import resolve_model
@@ -176,10 +179,14 @@ def pool_cmd(
 
     use_accelerator_file(accelerators)
     fed = load_federation(federation)
-    plan = pooled_plan(fed, resolve_model(model), tuple(parse_part(p) for p in part),
+    from suanwang.plan.pool_options import pool_options
+
+    spec = resolve_model(model)
+    plan = pooled_plan(fed, spec, tuple(parse_part(p) for p in part),
                        global_batch_seqs=global_batch, seq_len=seq_len)
+    options = pool_options(fed, spec, plan, outer_every_steps=outer_every_steps)
     if json_:
-        print_json(plan.to_dict())
+        print_json({**plan.to_dict(), "options": options})
         return
     rows = [[pp.part.center, pp.part.accelerator, pp.part.devices, pp.batch_seqs,
              pp.plan.step_time_s, pp.plan.mfu,
@@ -194,6 +201,29 @@ def pool_cmd(
         f"{plan.speedup_vs_best_single:.2f}x the best single part "
         f"({plan.best_single.part.label}) → [bold]{verdict}[/]. A global batch of "
         f"{plan.batch_for_10pct_sync} would hide the sync behind 10% overhead.")
+    _print_options(options)
+
+
+def _print_options(options: dict) -> None:
+    """The pipeline and DiLoCo options beside the DP split, and the verdict."""
+    pipe = options["pipeline"]
+    if pipe["feasible"]:
+        console.print(f"pipeline, one stage per part: layers {pipe['split']}, "
+                      f"{pipe['micro_batches']} micro-batches, step {pipe['step_time_s']:.2f} s, "
+                      f"{pipe['tokens_per_s']:,.0f} tokens/s, bubble "
+                      f"{pipe['bubble_fraction']:.0%}")
+    else:
+        console.print(f"pipeline, one stage per part: not feasible ({pipe['why']})")
+    xc = options.get("crosscenter")
+    if xc:
+        names = {"ddp": "sync DDP", "diloco": f"DiLoCo H={xc['outer_every_steps']}"}
+        for mode, name in names.items():
+            m = xc[mode]
+            console.print(f"{name}: step {m['step_time_s']:.2f} s, WAN "
+                          f"{m['wan_bytes_per_step'] / 1e9:.2f} GB/step, "
+                          f"{m['tokens_per_s']:,.0f} tokens/s")
+        console.print(f"caveat: {xc['caveat']}", style="dim")
+    console.print(f"→ [bold]{options['winner']}[/] wins: {options['why']}")
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:

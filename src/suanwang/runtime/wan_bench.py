@@ -22,17 +22,20 @@ from suanwang.runtime.config import TrainConfig, from_dict
 from suanwang.runtime.metrics import _median, read_events
 from suanwang.runtime.supervisor import Supervisor
 
-BENCH_DATA = {"micro_batch_seqs": 2, "global_micro_batches": 4}  # 8 x 128 tokens per step
+MICRO_BATCH_SEQS = 2
 
 
 def wan_job(run_dir: Path, mode: str, *, steps: int, outer_every_steps: int,
-            bits_per_s: float, latency_s: float, centers: int = 2, **sections: Any
-            ) -> TrainConfig:
-    """The bench job: default tiny model, ``centers`` centers x 1 rank, checkpoint at the end."""
+            bits_per_s: float, latency_s: float, centers: int = 2, batch_seqs: int = 8,
+            **sections: Any) -> TrainConfig:
+    """The bench job: default tiny model, ``centers`` centers x 1 rank, a global batch of
+    ``batch_seqs`` sequences of 128 tokens, checkpoint at the end."""
     raw: dict[str, Any] = {
         "name": f"wan-{mode}",
         "run": {"nproc": centers, "run_dir": str(run_dir), "heartbeat_timeout_s": 30},
-        "data": dict(BENCH_DATA), "train": {"steps": steps}, "checkpoint": {"every_steps": 0},
+        "data": {"micro_batch_seqs": MICRO_BATCH_SEQS,
+                 "global_micro_batches": max(centers, batch_seqs // MICRO_BATCH_SEQS)},
+        "train": {"steps": steps}, "checkpoint": {"every_steps": 0},
         "sync": {"mode": mode, "centers": list(range(centers)),
                  "outer_every_steps": outer_every_steps, "wan_bits_per_s": bits_per_s,
                  "wan_latency_s": latency_s}}
@@ -41,14 +44,15 @@ def wan_job(run_dir: Path, mode: str, *, steps: int, outer_every_steps: int,
     return from_dict(raw)
 
 
-def measure(cfg: TrainConfig, *, window: int) -> dict[str, Any]:
-    """Run ``cfg`` under the supervisor; throughput, final loss and WAN traffic from events."""
+def measure(cfg: TrainConfig, *, window: int, skip: int = 1) -> dict[str, Any]:
+    """Run ``cfg`` under the supervisor; throughput, final loss and WAN traffic from events
+    (the first ``skip`` steps, which pay first-touch costs, are left out of the timings)."""
     summary = Supervisor(cfg, quiet=True).run()
     if not summary["ok"]:
         raise RuntimeError(f"bench run {cfg.name} failed: see {cfg.run.run_dir}/events.jsonl")
     ev = read_events(Path(cfg.run.run_dir) / "events.jsonl")
     steps = [e for e in ev if e["event"] == "step"]
-    timed = steps[1:]  # step 1 pays first-touch costs
+    timed = steps[skip:]
     seconds = sum(e["step_time_s"] - e["ckpt_stall_s"] for e in timed)
     tokens_per_step = cfg.global_batch_seqs * cfg.model.seq_len
     windows = [e["window_loss"] for e in steps if e.get("window_loss") is not None]
@@ -57,6 +61,7 @@ def measure(cfg: TrainConfig, *, window: int) -> dict[str, Any]:
         "steps": len(steps), "tokens": len(steps) * tokens_per_step,
         "tokens_per_s": len(timed) * tokens_per_step / seconds,
         "step_time_s_median": _median([e["step_time_s"] for e in timed]),
+        "step_time_s_mean": seconds / len(timed),
         "step_time_s_p90": sorted(e["step_time_s"] for e in timed)[int(0.9 * len(timed))],
         "final_loss": windows[-1] if cfg.sync.mode == "diloco" else sum(last) / len(last),
         "wan_bytes": sum(e.get("wan_bytes", 0.0) for e in steps),
@@ -64,20 +69,20 @@ def measure(cfg: TrainConfig, *, window: int) -> dict[str, Any]:
 
 
 def bench_wan(work: Path, *, steps: int = 100, outer_every_steps: int = 20,
-              bits_per_s: float = 1e8, latency_s: float = 0.03, probe_steps: int = 12
-              ) -> dict[str, Any]:
+              bits_per_s: float = 1e8, latency_s: float = 0.03, probe_steps: int = 30,
+              batch_seqs: int = 8) -> dict[str, Any]:
     """Probe, then sync DDP and DiLoCo for the same ``steps``; measured numbers only."""
-    probe_cfg = wan_job(work / "probe", "ddp", steps=probe_steps,
+    probe_cfg = wan_job(work / "probe", "ddp", steps=probe_steps, batch_seqs=batch_seqs,
                         outer_every_steps=outer_every_steps, bits_per_s=0.0, latency_s=0.0)
-    probe = measure(probe_cfg, window=1)
-    out: dict[str, Any] = {"probe_step_s": probe["step_time_s_median"],
+    probe = measure(probe_cfg, window=1, skip=5)
+    out: dict[str, Any] = {"probe_step_s": probe["step_time_s_mean"],
                            "params": None, "tokens_per_step":
                            probe_cfg.global_batch_seqs * probe_cfg.model.seq_len,
                            "steps": steps, "outer_every_steps": outer_every_steps,
                            "link_bits_per_s": bits_per_s, "latency_s": latency_s}
     for mode in ("ddp", "diloco"):
         cfg = wan_job(work / mode, mode, steps=steps, outer_every_steps=outer_every_steps,
-                      bits_per_s=bits_per_s, latency_s=latency_s)
+                      bits_per_s=bits_per_s, latency_s=latency_s, batch_seqs=batch_seqs)
         m = measure(cfg, window=outer_every_steps)
         out.update({f"{mode}_{k}": v for k, v in m.items()})
     from suanwang.runtime.model import GPT, param_count
