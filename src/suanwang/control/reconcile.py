@@ -335,10 +335,9 @@ class Controller:
             except Exception as exc:  # the center refused it: the attempt ends, job retries
                 failed[r.id] = f"submit failed: {exc}"
         with self.write() as s:
+            st.dispatched = q.set_handles(s, {aid: h.to_json() for aid, h in handles.items()})
             for aid, h in handles.items():
-                if q.set_attempt(s, aid, only_from=("PENDING",), handle=h.to_json()):
-                    self.attempts[aid].handle = h
-                    st.dispatched += 1
+                self.attempts[aid].handle = h
             ends = [(aid, lost_status(why, now)) for aid, why in failed.items()]
             ends += [(aid, BackendStatus(state=AttemptState.CANCELLED, reason="cancelled before "
                                          "start", ended_at=now)) for aid in dropped]

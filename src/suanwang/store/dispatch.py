@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from suanwang.store import states as S
@@ -112,31 +112,52 @@ def transition_many(session: Session, moves: Sequence[tuple[int, dict[str, Any],
                     ) -> list[int]:
     """Bulk form of ``store.jobs.transition`` for the controller's hot paths: move every job of
     ``moves`` ((job_id, event detail, extra columns)) to ``to_state`` iff its state is in
-    ``allowed`` (one compare-and-set UPDATE per distinct column set, ``RETURNING`` the ids that
-    moved), and append one job event per moved job. Returns the moved ids; the others were in
-    another state (stale) and are left alone, as ``transition`` would raise for them."""
+    ``allowed`` — one compare-and-set ``UPDATE ... WHERE id IN (..) AND state IN (..)
+    RETURNING id`` per 500 jobs — then set each moved job's extra columns (one executemany per
+    column set) and append one job event per moved job. Returns the moved ids; the others were
+    in another state and are left alone (``transition`` would raise StaleTransition for them).
+    """
     allowed_set = sorted(frozenset(allowed) & S.ALLOWED_FROM[to_state])
     if not moves:
         return []
-    ids = [m[0] for m in moves]
     conn = session.connection()  # Core statements: no ORM bookkeeping per row
+    jobs = Job.__table__
+    ids = [m[0] for m in moves]
     prev: dict[int, str] = {}
+    moved: set[int] = set()
     for i in range(0, len(ids), 500):
-        prev.update(conn.execute(select(Job.id, Job.state).where(Job.id.in_(ids[i:i + 500]))
-                                 ).all())
-    moved: list[int] = []
-    for job_id, _detail, fields in moves:  # per job: each carries its own plan/placement
-        res = conn.execute(
-            update(Job).where(Job.id == job_id, Job.state.in_(allowed_set))
-            .values(state=to_state, reason=reason, updated_at=now, **fields))
-        if res.rowcount == 1:
-            moved.append(job_id)
-    done = set(moved)
-    rows = [{"job_id": j, "at": now, "from_state": prev.get(j), "to_state": to_state,
-             "reason": reason, "detail": d} for j, d, _f in moves if j in done]
-    if rows:
-        conn.execute(insert(JobEvent), rows)
-    return moved
+        chunk = ids[i:i + 500]
+        prev.update(conn.execute(select(jobs.c.id, jobs.c.state).where(jobs.c.id.in_(chunk)))
+                    .all())
+        moved.update(conn.execute(
+            update(jobs).where(jobs.c.id.in_(chunk), jobs.c.state.in_(allowed_set))
+            .values(state=to_state, reason=reason, updated_at=now)
+            .returning(jobs.c.id)).scalars())
+    by_cols: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for job_id, _detail, fields in moves:
+        if job_id in moved and fields:
+            by_cols.setdefault(tuple(sorted(fields)), []).append({"jid": job_id, **fields})
+    for cols, rows in by_cols.items():
+        conn.execute(update(jobs).where(jobs.c.id == bindparam("jid"))
+                     .values({c: bindparam(c, type_=jobs.c[c].type) for c in cols}), rows)
+    events = [{"job_id": j, "at": now, "from_state": prev.get(j), "to_state": to_state,
+               "reason": reason, "detail": d} for j, d, _f in moves if j in moved]
+    if events:
+        conn.execute(insert(JobEvent), events)
+    return [j for j in ids if j in moved]
+
+
+def set_handles(session: Session, handles: dict[int, dict[str, Any]]) -> int:
+    """Record submitted attempts' handles (attempt id -> handle JSON) on attempts still
+    PENDING, in one executemany; returns the number of rows updated."""
+    if not handles:
+        return 0
+    t = Attempt.__table__
+    res = session.connection().execute(
+        update(t).where(t.c.id == bindparam("aid"), t.c.state == "PENDING")
+        .values(handle=bindparam("h", type_=t.c.handle.type)),
+        [{"aid": a, "h": h} for a, h in handles.items()])
+    return res.rowcount
 
 
 def tenant_load(session: Session) -> tuple[dict[int, int], dict[int, int]]:
