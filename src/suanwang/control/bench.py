@@ -7,7 +7,8 @@ centers included, as sim), so the numbers measure the controller, not the jobs:
 
 1. **dispatch**: ``pending`` single-device batch jobs are inserted at once (one transaction, as
    a burst of API submissions) and the controller ticks back to back until every one is
-   DISPATCHED; the delay of a job is its DISPATCHED event time minus its submit time.
+   dispatched; the delay of a job is from its submit time (``jobs.created_at``) to the moment
+   its backend handle was recorded (the attempt is on the center), after the commit.
    Reported: p50/p95/max (``dispatch_p95_s``).
 2. **tracking**: more jobs are added until ``running`` are RUNNING at once (walltime 10^6 s, so
    none ends), then ``ticks`` more ticks are timed: ``tick_s`` is their median (max reported

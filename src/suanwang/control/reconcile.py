@@ -66,7 +66,7 @@ class TickStats:
     dispatched: int = 0
     ended: int = 0
     phases_s: dict[str, float] = field(default_factory=dict)
-    dispatch_delays_s: list[float] = field(default_factory=list)
+    dispatch_delays_s: list[float] = field(default_factory=list)  # submit -> handle recorded
 
 
 class Controller:
@@ -304,7 +304,6 @@ class Controller:
         placement = {"center": center, "accelerator": acc, "devices": d.num_devices,
                      "backend": kind, "attempt": info.next_n}
         moves.append((d.job_id, placement, {"placement": placement}))
-        st.dispatch_delays_s.append(now - view.submit_s)
         self.views.forget(d.job_id)
 
     # -- 6. dispatch --------------------------------------------------------------------------
@@ -349,6 +348,9 @@ class Controller:
                        plan_pools=tuple(self.views.plan_pools(job)), now=now)
                 self.views.forget(job.id)
             s.commit()
+        done = self.clock()
+        st.dispatch_delays_s += [done - jobs[self.attempts[aid].job_id].created_at.timestamp()
+                                 for aid in handles if self.attempts[aid].n == 0]
 
     # -- 7. capacity (for the API / dashboard) ---------------------------------------------------
     def _capacity(self, st: TickStats) -> None:
