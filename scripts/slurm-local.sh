@@ -58,15 +58,16 @@ fi
 cluster=${cluster:-$(echo "$name" | tr 'A-Z_' 'a-z-')}
 [[ $cluster =~ ^[a-z][a-z0-9-]{0,30}$ ]] || die "--cluster must be lower-case [a-z0-9-] (got '$cluster')"
 if [ -z "$base_port" ]; then
-  # deterministic per NAME: 400 slots of 100 ports in 20000..59999
-  base_port=$(( 20000 + ($(printf '%s' "$name" | cksum | cut -d' ' -f1) % 400) * 100 ))
+  # deterministic per NAME: 200 slots of 100 ports in 11000..30999, below Linux's ephemeral
+  # range (32768+), so an outgoing connection never holds a node's port
+  base_port=$(( 11000 + ($(printf '%s' "$name" | cksum | cut -d' ' -f1) % 200) * 100 ))
 fi
 [[ $base_port =~ ^[0-9]+$ ]] && [ "$base_port" -ge 1024 ] && [ "$base_port" -le 65400 ] \
   || die "--base-port must be 1024..65400 (got '$base_port')"
 ctld_port=$base_port slurmd_port=$((base_port + 1)) dbd_port=$((base_port + 2))
 first_node_port=$((base_port + 10))
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 
 ctld_up() { pid_alive "$D/slurmctld.pid" && timeout 5 scontrol ping 2>/dev/null | grep -q UP; }
 

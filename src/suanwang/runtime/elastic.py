@@ -28,6 +28,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from suanwang.core.errors import ConfigError
 
@@ -50,6 +51,32 @@ def attempt_number() -> int:
     """Scheduler requeues x 1000 + torchrun restarts (both 0 on the first start)."""
     return (_env_int("SLURM_RESTART_COUNT", 0) * REQUEUE_STRIDE
             + _env_int("TORCHELASTIC_RESTART_COUNT", 0))
+
+
+def start_persister(cfg: Any, *, rank: int, world: int, attempt: int) -> dict[str, Any]:
+    """Fork this rank's checkpoint persist process now, before the process group exists (a
+    child forked later would inherit the trainer's default group and could not make its own),
+    as the supervisor does for its ranks; the trainer's ``go`` fields that point to it.
+
+    The persist processes of all ranks meet through a FileStore in the run directory (shared by
+    the nodes), named by torchrun's run id and restart count, the same on every rank.
+    """
+    from suanwang.runtime.persist import PersistSpec, spawn
+
+    run_id = "".join(c if c.isalnum() else "-" for c in os.environ.get("TORCHELASTIC_RUN_ID",
+                                                                      "none"))
+    token = f"el.{run_id}.{os.environ.get('SLURM_JOB_ID', 'nojob')}.a{attempt}"
+    run_dir = Path(cfg.run.run_dir)
+    store = run_dir / "hb" / f"persist.{token}.store"
+    addr = f"\0suanwang.{token}.r{rank}"
+    spawn(PersistSpec(root=str(cfg.ckpt_dir), addr=addr, rank=rank, world=world,
+                      attempt=attempt, keep=cfg.checkpoint.keep,
+                      events_path=str(run_dir / "events.jsonl"),
+                      store_file=str(store) if world > 1 else "",
+                      timeout_s=max(cfg.run.startup_timeout_s,
+                                    getattr(cfg.checkpoint, "persist_timeout_s", 120.0)),
+                      slow_s=getattr(cfg.faults, "slow_persist_s", 0.0)))
+    return {"persist_addr": addr, "token": token}
 
 
 def run_rank(job: str) -> int:
@@ -80,11 +107,12 @@ def _run_rank(job: str) -> int:
         events.emit("start", world=world, run_dir=str(run_dir), pid=os.getpid(),
                     node=os.environ.get("SLURMD_NODENAME", ""))
     deadline = time.time() + cfg.run.max_seconds if cfg.run.max_seconds > 0 else 0.0
+    go = start_persister(cfg, rank=rank, world=world, attempt=attempt)  # before any group
     _, backend, _ = setup_device(cfg)
     dist.init_process_group(backend, init_method="env://", rank=rank, world_size=world,
                             timeout=timedelta(seconds=max(60.0, 4 * cfg.run.heartbeat_timeout_s)))
     try:
-        rc = train(cfg, rank=rank, world=world, attempt=attempt, deadline_s=deadline)
+        rc = train(cfg, rank=rank, world=world, attempt=attempt, deadline_s=deadline, go=go)
     finally:
         dist.destroy_process_group()
     rc = rc or 0  # an older train() returned None when done
