@@ -13,13 +13,18 @@ const PAGES = { federation, jobs, job, plans, billing, sim };
 const NAV_OF = { job: "jobs" };
 let current = null; // {page, ctx}
 
-/** Context handed to a page: its main element, and timers cleared when the page is left. */
+/**
+ * Context handed to a page: its own view element, and timers cleared when the page is left.
+ * Each visit renders into a fresh element, so a render still awaiting the API after the user
+ * moved on writes into a detached element, never over the next page; its timers never start.
+ */
 function makeCtx(main) {
   const timers = [];
   return {
     main,
     alive: true,
     every(ms, fn) {
+      if (!this.alive) return;
       const tick = async () => {
         if (document.hidden) return;
         try { await fn(); } catch (e) { console.warn(e); }
@@ -41,14 +46,16 @@ async function route() {
   }
   if (current) current.ctx.stop();
   const main = $("#main");
-  main.replaceChildren();
+  const view = document.createElement("div");
+  view.className = "stack";
+  main.replaceChildren(view);
   main.dataset.page = page;
-  const ctx = makeCtx(main);
+  const ctx = makeCtx(view);
   current = { page, ctx };
   try {
     await PAGES[page].render(ctx, ...args.map(decodeURIComponent));
   } catch (e) {
-    if (ctx.alive) fill(main, errorBox(e.status === 404 ? `Not found: ${e.message}` : e));
+    fill(view, errorBox(e.status === 404 ? `Not found: ${e.message}` : e));
   }
   refreshWho();
 }

@@ -7,13 +7,19 @@ const FONT = { family: "Inter, Segoe UI, system-ui, sans-serif", size: 12, color
 const CONFIG = { displaylogo: false, responsive: true, displayModeBar: "hover",
   modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] };
 
+/** An axis: light grid; a string title becomes {text} (plotly.js 3 takes titles as objects). */
+function axis(spec = {}) {
+  const title = typeof spec.title === "string" ? { text: spec.title, standoff: 8 } : spec.title;
+  return { gridcolor: "#eef1f5", zeroline: false, automargin: true, ...spec, title };
+}
+
 export function layout(extra = {}) {
   return {
-    font: FONT, margin: { l: 56, r: 16, t: 28, b: 48 }, paper_bgcolor: "#fff",
+    font: FONT, margin: { l: 56, r: 16, t: 36, b: 48 }, paper_bgcolor: "#fff",
     plot_bgcolor: "#fff", hovermode: "closest",
-    legend: { orientation: "h", y: -0.22 },
-    xaxis: { gridcolor: "#eef1f5", zeroline: false, ...(extra.xaxis || {}) },
-    yaxis: { gridcolor: "#eef1f5", zeroline: false, ...(extra.yaxis || {}) },
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
+    xaxis: axis(extra.xaxis),
+    yaxis: axis(extra.yaxis),
     ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "xaxis" && k !== "yaxis")),
   };
 }

@@ -121,7 +121,7 @@ function drawPareto(fig, options, currency) {
       textfont: { size: 11, color: "#394b63" } } : {}) },
   ], { xaxis: { title: `time to train (days${xt === "log" ? ", log" : ""})`, type: xt },
     yaxis: { title: `cost (${currency}${yt === "log" ? ", log" : ""})`, type: yt,
-      tickformat: "~s" }, legend: { orientation: "h", y: -0.25 } });
+      tickformat: "~s" } });
 }
 
 export async function render(ctx) {
