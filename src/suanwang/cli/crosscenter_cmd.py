@@ -49,54 +49,64 @@ def wan_report(measured: dict[str, Any]) -> dict[str, Any]:
 def hetero_bench(*, layers: int, batch_seqs: int, slow_factor: float, steps: int,
                  warmup: int = 3) -> dict[str, Any]:
     """Probe per-layer costs, plan the 2-stage pipeline (fast chip, then one ``slow_factor``
-    times slower), run the even and the planned split for real, predictions beside them."""
-    from suanwang.plan.hetero_pipeline import LayerCosts, StageDevice, even_split, plan_pipeline
+    times slower), run the even and the planned split for real, predictions beside them.
+
+    Two probes, on other configurations than the compared runs: per-block/embedding/head costs
+    (both ranks at once, ``probe_costs``), and a 1-block-per-stage pipeline with no throttle,
+    whose measured step minus its predicted compute gives the fixed cost per micro-batch
+    (schedule bookkeeping, p2p wake-ups: large on a loaded host)."""
+    from statistics import median
+
+    from suanwang.plan.hetero_pipeline import (
+        LayerCosts,
+        StageDevice,
+        even_split,
+        plan_pipeline,
+        predict,
+    )
     from suanwang.runtime.config import ModelConfig
     from suanwang.runtime.pipeline_run import run_pipelines
 
-    cfg = ModelConfig(layers=layers)
-    probe_b = 2
-    c = run_pipelines([{"probe": True, "cfg": cfg, "micro_batch_seqs": probe_b}])[0]
-    costs = LayerCosts(layers=layers, layer_s=c["block_s"] / probe_b,
-                       first_s=c["embed_s"] / probe_b, last_s=c["head_s"] / probe_b,
-                       activation_bytes_per_seq=c["activation_bytes"] / probe_b)
-    stages = [StageDevice(name="fast", speed=1.0), StageDevice(name="slow", speed=1 / slow_factor)]
+    cfg, probe_b, probe_m = ModelConfig(layers=layers), 2, max(2, batch_seqs // 2)
+    probe, overhead_run = run_pipelines([
+        {"probe": True, "cfg": cfg, "micro_batch_seqs": probe_b},
+        {"cfg": ModelConfig(layers=2), "split": [1, 1], "micro_batches": probe_m,
+         "micro_batch_seqs": batch_seqs // probe_m, "slow_rank": 1, "slow_factor": 1.0,
+         "steps": steps, "warmup": warmup}])
+    link_bw = probe["activation_bytes"] / max(probe["link_s"], 1e-9)
+    stages = [StageDevice(name="fast", speed=1.0, link_bytes_per_s=link_bw),
+              StageDevice(name="slow", speed=1 / slow_factor)]
+    costs = LayerCosts(layers=layers, layer_s=probe["block_s"] / probe_b,
+                       first_s=probe["embed_s"] / probe_b, last_s=probe["head_s"] / probe_b,
+                       activation_bytes_per_seq=probe["activation_bytes"] / probe_b)
+    same = [StageDevice(name="a", speed=1.0, link_bytes_per_s=link_bw),
+            StageDevice(name="b", speed=1.0)]
+    bare = predict(same, LayerCosts(**{**costs.__dict__, "layers": 2}), (1, 1),
+                   global_batch_seqs=batch_seqs, micro_batches=probe_m)
+    overhead = max(0.0, (median(overhead_run["step_s"]) - bare.step_time_s) / probe_m)
+    costs = LayerCosts(**{**costs.__dict__, "overhead_s": overhead})
     planned = plan_pipeline(stages, costs, global_batch_seqs=batch_seqs)
     even = plan_pipeline(stages, costs, global_batch_seqs=batch_seqs,
                          split=even_split(layers, 2))
-    jobs = [{"cfg": cfg, "split": list(p.split), "micro_batches": p.micro_batches,
-             "micro_batch_seqs": batch_seqs // p.micro_batches, "slow_rank": 1,
-             "slow_factor": slow_factor, "steps": steps, "warmup": warmup}
-            for p in (even, planned)]
-    runs = run_pipelines(jobs)
-    # the measured loopback link (one activation, one way) enters the predictions
-    link_s = c["link_s"]
-    bw = c["activation_bytes"] / max(link_s, 1e-9)
-    stages = [StageDevice(name="fast", speed=1.0, link_bytes_per_s=bw),
-              StageDevice(name="slow", speed=1 / slow_factor)]
-    from suanwang.plan.hetero_pipeline import predict
-
-    pred = {name: predict(stages, costs, p.split, global_batch_seqs=batch_seqs,
-                          micro_batches=p.micro_batches)
-            for name, p in (("even", even), ("planned", planned))}
-    from statistics import median
-
+    runs = run_pipelines([{"cfg": cfg, "split": list(p.split), "micro_batches": p.micro_batches,
+                           "micro_batch_seqs": batch_seqs // p.micro_batches, "slow_rank": 1,
+                           "slow_factor": slow_factor, "steps": steps, "warmup": warmup}
+                          for p in (even, planned)])
     even_s, planned_s = median(runs[0]["step_s"]), median(runs[1]["step_s"])
     out = {"layers": layers, "global_batch_seqs": batch_seqs, "slow_factor": slow_factor,
-           "steps": steps, "probe": {k: c[k] for k in ("block_s", "embed_s", "head_s")},
-           "link_s": link_s,
+           "steps": steps, "probe": {k: probe[k] for k in ("block_s", "embed_s", "head_s")},
+           "link_s": probe["link_s"], "overhead_s_per_micro_batch": overhead,
            "even_split": list(even.split), "even_micro_batches": even.micro_batches,
            "planned_split": list(planned.split),
            "planned_micro_batches": planned.micro_batches,
            "even_step_s": even_s, "planned_step_s": planned_s,
            "even_step_s_p90": sorted(runs[0]["step_s"])[int(0.9 * steps)],
            "planned_step_s_p90": sorted(runs[1]["step_s"])[int(0.9 * steps)],
-           "predicted_even_step_s": pred["even"].step_time_s,
-           "predicted_step_s": pred["planned"].step_time_s,
-           "predicted_bubble_fraction": pred["planned"].bubble_fraction,
+           "predicted_even_step_s": even.step_time_s, "predicted_step_s": planned.step_time_s,
+           "predicted_bubble_fraction": planned.bubble_fraction,
            "speedup": even_s / planned_s - 1,
-           "predicted_error": _rel_err(pred["planned"].step_time_s, planned_s),
-           "predicted_even_error": _rel_err(pred["even"].step_time_s, even_s),
+           "predicted_error": _rel_err(planned.step_time_s, planned_s),
+           "predicted_even_error": _rel_err(even.step_time_s, even_s),
            "final_loss_even": runs[0]["losses"][-1], "final_loss_planned": runs[1]["losses"][-1]}
     out["targets"] = {"planned >= 15% faster than even": out["speedup"] >= 0.15,
                       "predicted within 20%": out["predicted_error"] <= 0.20}
