@@ -92,39 +92,38 @@ def _serve(url: str, fed, port: int) -> str:
     return f"API + dashboard: http://127.0.0.1:{port}/"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m suanwang.cli.demo")
-    ap.add_argument("--exit-when-done", action="store_true")
-    ap.add_argument("--home", default=".demo")
-    ap.add_argument("--port", type=int, default=8765)
-    args = ap.parse_args(argv)
+def _start(home: Path, port: int):
+    """Fresh store, controller thread, API thread; returns (url, read, write, stop, thread)."""
+    import logging
+
     from suanwang.catalog import load_federation
     from suanwang.control.runner import run_controller
-    from suanwang.core.jobspec import load_job_spec, spec_to_dict
-    from suanwang.store import jobs as repo
     from suanwang.store.db import make_engine, session_factory
     from suanwang.store.migrate import upgrade
-    from suanwang.store.tenants import create_tenant
 
-    home = Path(args.home).resolve()
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     url = f"sqlite:///{home / 'suanwang.db'}"
     fed = load_federation()
     upgrade(url)
     engine = make_engine(url)
-    W, R = session_factory(engine, write=True), session_factory(engine)
     stop = threading.Event()
-    import logging
-
     logging.basicConfig(level=logging.WARNING, format="[controller] %(message)s")
     ctl = threading.Thread(target=run_controller, daemon=True, kwargs={
         "db_url": url, "federation": fed, "data_dir": home, "stop": stop, "tick_s": 0.5,
         "sim_speedup": 3600.0})
     ctl.start()
-    console.print(f"[bold]store[/] {url}\n[bold]controller[/] started (policy suanwang; local = "
-                  "real processes, other centers simulated 3600x faster)")
-    console.print(_serve(url, fed, args.port))
+    console.print(f"[bold]store[/] {url}\n[bold]controller[/] started (policy suanwang; local "
+                  "= real processes, other centers simulated 3600x faster)")
+    console.print(_serve(url, fed, port))
+    return session_factory(engine), session_factory(engine, write=True), stop, ctl
+
+
+def _submit(W) -> tuple[int, list[int]]:
+    from suanwang.core.jobspec import load_job_spec, spec_to_dict
+    from suanwang.store import jobs as repo
+    from suanwang.store.tenants import create_tenant
+
     with W() as s:
         tenant, token = create_tenant(s, "demo-lab", balance=Decimal(100000))
         specs = [spec_to_dict(load_job_spec(ROOT / "examples/jobs/tiny-local.yaml")),
@@ -134,34 +133,64 @@ def main(argv: list[str] | None = None) -> int:
         s.commit()
     console.print(f"tenant [bold]demo-lab[/] (balance 100000 CNY, token {token[:12]}...); "
                   f"submitted jobs {ids}")
+    return tenant.id, ids
+
+
+def _watch(R, ids: list[int], timeout_s: float = 900.0) -> None:
+    """Live table until every job ended; injects the node failure into the first job."""
+    from suanwang.store import jobs as repo
+
     injected = None
     t0 = time.time()
     with Live(_table(R, ids), console=console, refresh_per_second=2) as live:
-        while time.time() - t0 < 900:
+        while time.time() - t0 < timeout_s:
             time.sleep(0.5)
             live.update(_table(R, ids))
             if injected is None and (injected := _inject(R, ids[0])):
                 console.print(f"[red]{injected}[/]")
             with R() as s:
                 if all(repo.get_job(s, i, tenant_id=None).state in TERMINAL for i in ids):
-                    break
+                    return
+
+
+def _recovery(R, job_id: int) -> None:
+    from suanwang.store import jobs as repo
+
     with R() as s:
-        for e in repo.events(s, ids[0]):
+        for e in repo.events(s, job_id):
             if e.from_state != e.to_state:
-                console.print(f"  job {ids[0]}: {e.from_state or '-'} -> {e.to_state} "
+                console.print(f"  job {job_id}: {e.from_state or '-'} -> {e.to_state} "
                               f"({e.reason})")
-        for a in repo.attempts(s, ids[0]):
+        for a in repo.attempts(s, job_id):
             d = a.detail or {}
             console.print(f"  attempt {a.n} on {a.center}: started from "
                           f"{100 * float(d.get('progress_at_start', 0)):.0f}% of the work, "
                           f"ended {a.state} {d.get('reason') or ''}, checkpointed "
                           f"{100 * float(d.get('progress', 0)):.0f}%")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m suanwang.cli.demo")
+    ap.add_argument("--exit-when-done", action="store_true",
+                    help="stop once every job ended (scripts, tests)")
+    ap.add_argument("--home", default=".demo", help="data directory (wiped first)")
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args(argv)
+    from suanwang.store import jobs as repo
+
+    t0 = time.time()
+    R, W, stop, ctl = _start(Path(args.home).resolve(), args.port)
+    tenant_id, ids = _submit(W)
+    _watch(R, ids)
+    _recovery(R, ids[0])
+    with R() as s:
         ok = all(repo.get_job(s, i, tenant_id=None).state == "SUCCEEDED" for i in ids)
-    console.print(_invoice(R, tenant.id))
+    console.print(_invoice(R, tenant_id))
     console.print(f"[bold green]demo done[/] in {time.time() - t0:.0f} s" if ok
                   else "[bold red]a job did not succeed[/]")
     if not args.exit_when_done:
-        console.print("serving the API and dashboard; Ctrl-C stops")
+        console.print(f"serving the API and dashboard on http://127.0.0.1:{args.port}/; "
+                      "Ctrl-C stops")
         try:
             while True:
                 time.sleep(1)

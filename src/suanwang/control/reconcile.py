@@ -309,8 +309,7 @@ class Controller:
     # -- 6. dispatch --------------------------------------------------------------------------
     def _dispatch(self, st: TickStats) -> None:
         with self.read() as s:
-            rows = q.live_attempts(s)
-        todo = [r for r in rows if not r.has_handle]
+            todo = list(q.undispatched(s))
         if not todo:
             return
         self._load_attempts([r.id for r in todo])

@@ -30,6 +30,15 @@ def live_attempts(session: Session) -> Sequence[Row[Any]]:
         .where(Attempt.state.in_(LIVE)).order_by(Attempt.id)).all()
 
 
+def undispatched(session: Session) -> Sequence[Row[Any]]:
+    """Rows as :func:`live_attempts` of attempts decided but not yet submitted (no handle)."""
+    return session.execute(
+        select(Attempt.id, Attempt.job_id, Attempt.n, Attempt.center, Attempt.state,
+               Attempt.devices, Attempt.accelerator, Attempt.nodes,
+               Attempt.handle.is_not(None).label("has_handle"))
+        .where(Attempt.state == "PENDING", Attempt.handle.is_(None)).order_by(Attempt.id)).all()
+
+
 def attempts_by_id(session: Session, ids: Iterable[int]) -> dict[int, Attempt]:
     ids = list(ids)
     out: dict[int, Attempt] = {}
