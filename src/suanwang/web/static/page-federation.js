@@ -103,7 +103,7 @@ function linksSection(links, centers) {
     type: "heatmap", x: names, y: names, z, colorscale: "Blues", hoverongaps: false,
     reversescale: true, colorbar: { title: { text: "Gb/s" }, thickness: 14 },
     hovertemplate: "%{y} ↔ %{x}: %{z} Gb/s<extra></extra>",
-  }], { margin: { l: 110, r: 16, t: 10, b: 90 }, yaxis: { autorange: "reversed" } }));
+  }], { margin: { l: 110, r: 90, t: 10, b: 90 }, yaxis: { autorange: "reversed" } }));
   return el;
 }
 
