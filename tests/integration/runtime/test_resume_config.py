@@ -27,6 +27,6 @@ def test_changed_lr_is_applied_and_a_changed_seed_refused(tmp_path):
                                        "steps": 12}), codes=(2,))
     s = refused["summary"]
     assert s["state"] == "CONFIG_ERROR" and s["restarts"] == 0
-    assert "train.seed" in refused["stderr"]
+    assert "field 'seed'" in refused["stderr"] and "refused" in refused["stderr"]
     change = next(e for e in refused["events"] if e["event"] == "config_change")
     assert change["field"] == "train.seed" and change["action"] == "refused"
