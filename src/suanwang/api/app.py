@@ -17,6 +17,7 @@ from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 
 from suanwang.api import errors
+from suanwang.api.batcher import SubmitBatcher
 from suanwang.api.context import ApiContext, TokenCache
 from suanwang.api.metrics import LatencyMiddleware, make_registry
 from suanwang.core.federation import Federation
@@ -43,9 +44,9 @@ def create_app(db_url: str | None = None, *, federation: Federation | Path | str
 
     fed = _federation(federation)
     engine = make_engine(db_url)
-    ctx = ApiContext(engine=engine, read=session_factory(engine),
-                     write=session_factory(engine, write=True), federation=fed,
-                     tokens=TokenCache(ttl_s=token_cache_s))
+    write = session_factory(engine, write=True)
+    ctx = ApiContext(engine=engine, read=session_factory(engine), write=write, federation=fed,
+                     tokens=TokenCache(ttl_s=token_cache_s), submits=SubmitBatcher(write))
     if sync_centers:
         from suanwang.store.centers import sync_centers as sync
 
@@ -54,7 +55,7 @@ def create_app(db_url: str | None = None, *, federation: Federation | Path | str
             s.commit()
     app = FastAPI(title="suanwang", version="1", openapi_url=f"{API_PREFIX}/openapi.json",
                   docs_url=f"{API_PREFIX}/docs", redoc_url=None,
-                  generate_unique_id_function=_operation_id,
+                  generate_unique_id_function=_operation_id, on_shutdown=[ctx.submits.close],
                   description="Submit, watch and pay for jobs on the suanwang compute network.")
     app.state.ctx = ctx
     errors.install(app)
@@ -69,6 +70,17 @@ def create_app(db_url: str | None = None, *, federation: Federation | Path | str
     if mount_web:
         _mount_web(app)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """App factory for multi-worker serving (``suanwang serve --workers N``): the database URL
+    and federation file come from ``SUANWANG_SERVE_DB`` / ``SUANWANG_SERVE_FEDERATION``; the
+    parent process already migrated the schema and synced the centers."""
+    import os
+
+    return create_app(os.environ["SUANWANG_SERVE_DB"],
+                      federation=os.environ.get("SUANWANG_SERVE_FEDERATION") or None,
+                      sync_centers=False)
 
 
 def _include_sim(api: APIRouter) -> None:

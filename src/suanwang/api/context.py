@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from suanwang.api.batcher import SubmitBatcher
 from suanwang.core.federation import Federation
 
 
@@ -50,3 +51,4 @@ class ApiContext:
     write: sessionmaker[Session]
     federation: Federation
     tokens: TokenCache
+    submits: SubmitBatcher

@@ -3,14 +3,20 @@
 Tenant scoping happens here once: handlers receive ``Scope`` (the caller's tenant id) and pass it
 to the repository functions, which filter on it; another tenant's ids therefore look missing
 (404), never forbidden.
+
+The dependencies are ``async`` because they do no blocking work on the hot path (a session is
+created lazily; a token is usually in the cache): FastAPI runs every *sync* dependency in the
+thread pool, one hop each, which cost more than the database read itself. Handlers stay sync
+(one hop) so a database wait never blocks the event loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -24,26 +30,32 @@ def context(request: Request) -> ApiContext:
     return request.app.state.ctx
 
 
-def read_session(request: Request) -> Iterator[Session]:
-    with context(request).read() as session:
+async def read_session(request: Request) -> AsyncIterator[Session]:
+    session = context(request).read()
+    try:
         yield session
+    finally:
+        session.close()
 
 
-def write_session(request: Request) -> Iterator[Session]:
-    """A write session; the handler commits. Rolled back if the handler raises."""
-    with context(request).write() as session:
+async def write_session(request: Request) -> AsyncIterator[Session]:
+    """A write session; the handler commits. Rolled back (closed) if the handler raises."""
+    session = context(request).write()
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 ReadSession = Annotated[Session, Depends(read_session)]
 WriteSession = Annotated[Session, Depends(write_session)]
 
 
-def principal(request: Request,
-              creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-              ) -> Principal:
+async def principal(request: Request,
+                    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                    ) -> Principal:
     """The tenant owning the bearer token; 401 without a valid one."""
-    from suanwang.store.tenants import hash_token, resolve_token
+    from suanwang.store.tenants import hash_token
 
     unauthorized = HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid bearer token",
                                  headers={"WWW-Authenticate": "Bearer"})
@@ -54,19 +66,27 @@ def principal(request: Request,
     cached = ctx.tokens.get(key)
     if cached is not None:
         return cached
-    with ctx.read() as session:
-        tenant = resolve_token(session, creds.credentials)
-        if tenant is None:
-            raise unauthorized
-        who = Principal(tenant_id=tenant.id, name=tenant.name, is_admin=tenant.is_admin)
+    who = await run_in_threadpool(_lookup, ctx, creds.credentials)
+    if who is None:
+        raise unauthorized
     ctx.tokens.put(key, who)
     return who
+
+
+def _lookup(ctx: ApiContext, token: str) -> Principal | None:
+    from suanwang.store.tenants import resolve_token
+
+    with ctx.read() as session:
+        tenant = resolve_token(session, token)
+        if tenant is None:
+            return None
+        return Principal(tenant_id=tenant.id, name=tenant.name, is_admin=tenant.is_admin)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(principal)]
 
 
-def admin(who: CurrentPrincipal) -> Principal:
+async def admin(who: CurrentPrincipal) -> Principal:
     if not who.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "admin token required")
     return who
@@ -75,7 +95,7 @@ def admin(who: CurrentPrincipal) -> Principal:
 Admin = Annotated[Principal, Depends(admin)]
 
 
-def scope(who: CurrentPrincipal) -> int:
+async def scope(who: CurrentPrincipal) -> int:
     """The tenant id every tenant route filters by."""
     return who.tenant_id
 

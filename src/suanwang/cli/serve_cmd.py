@@ -30,6 +30,8 @@ def serve_cmd(
     tick_s: Annotated[float, typer.Option(min=0.05, help="Controller tick (s).")] = 1.0,
     sim_speedup: Annotated[float, typer.Option(min=0.001, help="Virtual seconds per wall "
                                                "second on simulated centers.")] = 60.0,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API worker processes (the "
+                                         "controller runs once, in the parent).")] = 1,
 ) -> None:
     """Run the platform: REST API under /api/v1, the controller in a thread, the dashboard at /.
 
@@ -46,7 +48,13 @@ def serve_cmd(
     url = db or default_url()
     upgrade(url)
     fed = load_federation(federation)
-    app = create_app(url, federation=fed)
+    if workers == 1:
+        app = create_app(url, federation=fed)
+    else:  # each worker process builds its own app from the environment (api.app.app_from_env)
+        _sync_centers(url, fed)
+        os.environ.update({"SUANWANG_SERVE_DB": url,
+                           "SUANWANG_SERVE_FEDERATION": str(federation or "")})
+        app = "suanwang.api.app:app_from_env"
     stop = threading.Event()
     ctl = None
     if not no_controller:
@@ -56,11 +64,22 @@ def serve_cmd(
                   f"{'' if ctl else ' (no controller)'}", highlight=False)
     try:
         uvicorn.run(app, host=host, port=port, log_level=os.environ.get("SUANWANG_LOG", "warning"),
-                    access_log=False)
+                    access_log=False, workers=workers, factory=workers > 1)
     finally:
         stop.set()
         if ctl is not None:
             ctl.join(timeout=30)
+
+
+def _sync_centers(url: str, fed) -> None:
+    from suanwang.store.centers import sync_centers
+    from suanwang.store.db import make_engine, session_factory
+
+    engine = make_engine(url)
+    with session_factory(engine, write=True)() as s:
+        sync_centers(s, fed)
+        s.commit()
+    engine.dispose()
 
 
 def _safe(url: str) -> str:
@@ -175,6 +194,42 @@ def _check_name(name: str) -> None:
         raise ConfigError(f"1-63 letters, digits, '.', '_' or '-' (got {name!r})", field="NAME")
 
 
+
+
+def bench_api_cmd(
+    db: Annotated[str, typer.Option(help="sqlite | postgres | both (side by side).")] = "both",
+    clients: Annotated[int, typer.Option(min=1, max=1024, help="Concurrent connections.")] = 64,
+    duration_s: Annotated[float, typer.Option(min=1, help="Seconds per phase (submit, read).")]
+    = 60.0,
+    tenants: Annotated[int, typer.Option(min=1, max=1000, help="Tenants the clients act "
+                                         "as.")] = 8,
+    workers: Annotated[int | None, typer.Option(min=1, max=64, help="Server worker processes "
+                                                "(default: the number of CPUs).")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """API throughput: accepted submissions/s, reads/s, p99 latency and errors of one
+    `suanwang serve` (no controller) under N concurrent clients, on SQLite and PostgreSQL."""
+    from suanwang.api.bench import run_bench
+    from suanwang.core.errors import ConfigError
+
+    choices = {"sqlite": ("sqlite",), "postgres": ("postgres",), "both": ("sqlite", "postgres")}
+    if db not in choices:
+        raise ConfigError(f"must be sqlite, postgres or both (got {db!r})", field="--db")
+    repo = Path(__file__).resolve().parents[3]
+    out = run_bench(databases=choices[db], clients=clients, duration_s=duration_s,
+                    tenants=tenants, repo=repo, workers=workers or os.cpu_count() or 1)
+    if json_:
+        print_json(out)
+        return
+    from suanwang.cli.output import table
+
+    rows = [[name, r.get("submit_per_s"), r.get("read_per_s"), r.get("p50_ms"), r.get("p99_ms"),
+             r.get("errors", r.get("error"))] for name, r in out.items() if isinstance(r, dict)]
+    table(f"bench api: {clients} clients, {duration_s:g} s per phase",
+          ["database", "submit/s", "read/s", "p50 ms", "p99 ms", "errors"], rows)
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("serve")(serve_cmd)
     app.add_typer(tenants, name="tenants")
+    bench.command("api")(bench_api_cmd)

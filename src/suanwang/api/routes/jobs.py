@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path as FsPath
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response, status
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 
-from suanwang.api.deps import ReadSession, Scope, WriteSession
+from suanwang.api.deps import ReadSession, Scope, WriteSession, context
+from suanwang.api.schemas.common import json_response
 from suanwang.api.schemas.jobs import (
     AttemptLog,
     EventsPublic,
@@ -35,42 +36,35 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=JobPublic,
              responses={200: {"description": "same Idempotency-Key as an earlier submission: "
                               "that job", "model": JobPublic}})
-def submit(spec: Annotated[JobSpec, Body()], tenant: Scope, session: WriteSession,
-           response: Response, idempotency_key: IdempotencyKey = None) -> JobPublic:
+async def submit(spec: Annotated[JobSpec, Body()], tenant: Scope, request: Request,
+                 idempotency_key: IdempotencyKey = None) -> Response:
     """Record a job as PENDING; the controller admits, places and runs it. A retried request
-    with the same ``Idempotency-Key`` header returns the first job (200) instead of a copy."""
-    from sqlalchemy.exc import IntegrityError
+    with the same ``Idempotency-Key`` header returns the first job (200) instead of a copy.
+    Concurrent submissions are committed together (``api.batcher``)."""
+    import asyncio
 
-    job = repo.by_client_key(session, tenant, idempotency_key) if idempotency_key else None
-    if job is None:
-        try:
-            job = repo.create_job(session, tenant_id=tenant, spec=spec_to_dict(spec),
-                                  client_key=idempotency_key)
-            session.commit()
-            return JobPublic.model_validate(job)
-        except IntegrityError:  # a concurrent request with the same key won the insert
-            session.rollback()
-            job = repo.by_client_key(session, tenant, idempotency_key or "")
-            if job is None:
-                raise
-    response.status_code = status.HTTP_200_OK
-    return JobPublic.model_validate(job)
+    fut = context(request).submits.submit(tenant, spec_to_dict(spec), idempotency_key)
+    body, created = await asyncio.wrap_future(fut)
+    return Response(body, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+                    media_type="application/json")
 
 
 @router.get("", response_model=JobsPublic)
-def list_jobs(tenant: Scope, session: ReadSession, state: StateName | None = None,
+async def list_jobs(tenant: Scope, session: ReadSession, state: StateName | None = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100,
               before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
-              ) -> JobsPublic:
+              ) -> Response:
     """The tenant's jobs, newest first (``before_id`` pages back)."""
     rows = repo.list_jobs(session, tenant_id=tenant, state=state, limit=limit,
                           before_id=before_id)
-    return JobsPublic(data=[JobPublic.model_validate(j) for j in rows], count=len(rows))
+    return json_response(JobsPublic(data=[JobPublic.model_validate(j) for j in rows],
+                                    count=len(rows)))
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def show(job_id: JobId, tenant: Scope, session: ReadSession) -> JobPublic:
-    return JobPublic.model_validate(repo.get_job(session, job_id, tenant_id=tenant))
+async def show(job_id: JobId, tenant: Scope, session: ReadSession) -> Response:
+    return json_response(JobPublic.model_validate(repo.get_job(session, job_id,
+                                                               tenant_id=tenant)))
 
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 MoneyOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -33,3 +34,10 @@ class In(BaseModel):
 
 class Message(BaseModel):
     detail: str
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response:
+    """``model`` serialised once (pydantic-core, no second validation by FastAPI); the route
+    keeps ``response_model=`` so the OpenAPI schema is unchanged."""
+    return Response(model.model_dump_json(), status_code=status_code,
+                    media_type="application/json")
