@@ -52,6 +52,11 @@ def build_platform(url: str) -> Platform:
     return Platform(url=url, app=app, client=TestClient(app), tokens=tokens, tenant_ids=ids)
 
 
+def close(p: Platform) -> None:
+    p.app.state.ctx.submits.close()
+    p.app.state.ctx.engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def platform(request, tmp_path, tmp_path_factory):
     if request.param == "sqlite":
@@ -60,14 +65,14 @@ def platform(request, tmp_path, tmp_path_factory):
         url = pgserver.database_url(tmp_path_factory.getbasetemp())
     p = build_platform(url)
     yield p
-    p.app.state.ctx.engine.dispose()
+    close(p)
 
 
 @pytest.fixture
 def sqlite_platform(tmp_path):
     p = build_platform(f"sqlite:///{tmp_path / 'api.db'}")
     yield p
-    p.app.state.ctx.engine.dispose()
+    close(p)
 
 
 TINY = {"kind": "training", "name": "tiny",

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from tests.integration.api.conftest import BATCH, TINY, build_platform
+from tests.integration.api.conftest import BATCH, TINY, build_platform, close
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.slow]
 EXAMPLES = {"positive": 25, "negative": 15}
@@ -27,7 +27,7 @@ def fuzz_platform(tmp_path_factory):
     for spec in (TINY, BATCH):
         p.client.post("/api/v1/jobs", json=spec, headers=p.h("root"))
     yield p
-    p.app.state.ctx.engine.dispose()
+    close(p)
 
 
 def _operations(app):
