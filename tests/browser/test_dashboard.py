@@ -123,7 +123,7 @@ def test_job_submitted_through_page_changes_state_without_reload(browser, server
     first = badge.text_content()
     page.wait_for_function(
         """([id, s]) => { const el = document.querySelector(`[data-testid="job-state-${id}"]`);
-             return el && el.textContent !== s; }""", arg=[job_id, first], timeout=60_000)
+             return el && el.textContent !== s; }""", arg=[job_id, first], timeout=120_000)
     assert badge.text_content() != first
     shot(page, screenshots, "jobs")
     # cancel from the job page: the controller stops it and the page shows it, still no reload
@@ -223,6 +223,13 @@ def test_screenshots_of_every_page_with_real_charts(browser, server, screenshots
     page.wait_for_function(
         "document.querySelector('[data-testid=job-state]')?.textContent === 'SUCCEEDED'")
     shot(page, screenshots, "job-detail")
+    narrow = login(browser, server, "alpha", viewport=NARROW)
+    goto(narrow, server, f"job/{job['id']}")
+    wait_chart(narrow, "loss-chart", len(metrics))
+    width = narrow.evaluate("document.documentElement.scrollWidth")
+    assert width <= NARROW["width"] + 1, f"job page is {width} px wide on a 390 px window"
+    shot(narrow, screenshots, "job-detail-narrow")
+    narrow.context.close()
 
     goto(page, server, "jobs")
     page.wait_for_selector("[data-testid=jobs-table] tbody tr")
