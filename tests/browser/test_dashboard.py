@@ -148,7 +148,8 @@ def test_loss_chart_grows_while_tiny_job_trains(browser, server, tiny_job):
     assert state_then not in TERMINAL, "the job finished before its first points were drawn"
     page.wait_for_function(
         """n => { const el = document.querySelector('[data-testid=loss-chart]');
-             return el.data[0].x.length > n; }""", arg=first, timeout=60_000)
+             return el.data.reduce((k, t) => k + t.x.length, 0) > n; }""", arg=first,
+        timeout=60_000)
     assert chart_points(page, "loss-chart") > first
     assert chart_points(page, "tps-chart") == chart_points(page, "loss-chart")
     assert page.text_content("[data-testid=job-state]") == "RUNNING"

@@ -2,7 +2,7 @@
 // plan and placement, cost so far, log tail. Polls every 2 s until the job is terminal.
 
 import { api, rows } from "./api.js";
-import { figure } from "./charts.js";
+import { figure, PALETTE } from "./charts.js";
 import { placementText, reasonText } from "./page-jobs.js";
 import { duration, errorBox, fill, h, kpi, money, num, pageHead, pct, stateBadge, when }
   from "./ui.js";
@@ -31,9 +31,12 @@ export function ettrSoFar(metrics, startedAt, now) {
 
 function timeline(events) {
   if (!events.length) return h("p.empty", "No events yet.");
-  return h("ol.timeline", { "data-testid": "timeline" }, events.map((e) => h("li",
-    h("div", e.from_state ? [stateBadge(e.from_state), " → "] : null, stateBadge(e.to_state),
-      " ", h("span.small", e.reason || "")),
+  // a transition shows from -> to; a note (failure, restart... from == to) shows its reason
+  return h("ol.timeline", { "data-testid": "timeline" }, events.map((e) => h(
+    e.from_state && e.from_state === e.to_state ? "li.note" : "li",
+    h("div", e.from_state && e.from_state !== e.to_state ? [stateBadge(e.from_state), " → "] : null,
+      stateBadge(e.to_state), " ", e.from_state === e.to_state
+        ? h("strong.small", e.reason || "") : h("span.small", e.reason || "")),
     h("div.when", when(e.at)),
     e.detail && Object.keys(e.detail).length ? h("div.small.muted", Object.entries(e.detail)
       .filter(([, v]) => v !== "" && v !== null)
@@ -73,6 +76,7 @@ function planFacts(job) {
 
 function curves() {
   const cols = (key, label, digits) => [{ label: "Step", key: "step", num: true, digits: 0 },
+    { label: "Run", num: true, digits: 0, key: "run" },
     { label, key, num: true, digits }];
   return {
     loss: figure({ title: "Training loss", testid: "loss-chart", height: 280,
@@ -84,16 +88,37 @@ function curves() {
   };
 }
 
-function drawCurves(figs, metrics) {
-  const x = metrics.map((m) => m.step);
-  const line = (y, color) => ({ type: "scatter", mode: "lines+markers", x, y,
-    line: { color, width: 2 }, marker: { size: 4 }, name: "" });
-  figs.loss.table(metrics);
-  figs.tps.table(metrics);
-  figs.loss.plot([line(metrics.map((m) => m.loss), "#1f5fbf")],
-    { xaxis: { title: "step" }, yaxis: { title: "loss" }, showlegend: false });
-  figs.tps.plot([line(metrics.map((m) => m.tokens_per_s), "#1c7c54")],
-    { xaxis: { title: "step" }, yaxis: { title: "tokens/s" }, showlegend: false });
+/**
+ * Which run of the job each sample belongs to: the controller's attempt (``detail.attempt``) and,
+ * within it, how many runtime restarts (``runtime_restart`` events) came before the sample.
+ * A restart resumes from the last checkpoint, so the steps after it are trained again.
+ */
+export function runOf(metrics, events) {
+  const restarts = events.filter((e) => e.reason === "runtime_restart").map((e) => e.at).sort();
+  return metrics.map((m) => {
+    const before = restarts.filter((t) => t <= m.at).length;
+    return `${(m.detail || {}).attempt ?? 0}.${before}`;
+  });
+}
+
+/** One line per run (see runOf): the overlap of two lines is the work lost to a failure. */
+function drawCurves(figs, metrics, events) {
+  const run = runOf(metrics, events);
+  const runs = [...new Set(run)];
+  const several = runs.length > 1;
+  const lines = (key, color) => runs.map((r, i) => {
+    const ms = metrics.filter((_, k) => run[k] === r);
+    return { type: "scatter", mode: "lines+markers", x: ms.map((m) => m.step),
+      y: ms.map((m) => m[key]), name: `run ${i + 1}`, marker: { size: 4 },
+      line: { color: several ? PALETTE[i % PALETTE.length] : color, width: 2 } };
+  });
+  const table = metrics.map((m, k) => ({ ...m, run: runs.indexOf(run[k]) + 1 }));
+  figs.loss.table(table);
+  figs.tps.table(table);
+  figs.loss.plot(lines("loss", "#1f5fbf"),
+    { xaxis: { title: "step" }, yaxis: { title: "loss" }, showlegend: several });
+  figs.tps.plot(lines("tokens_per_s", "#1c7c54"),
+    { xaxis: { title: "step" }, yaxis: { title: "tokens/s" }, showlegend: several });
 }
 
 let currency = "";
@@ -136,7 +161,7 @@ export async function render(ctx, id) {
   const head = h("div");
   const kpis = h("div.grid.grid-5");
   const planPanel = h("div");
-  const events = h("div");
+  const events = h("div.timeline-scroll");
   const log = h("pre.log", { "data-testid": "log" });
   const msg = h("div");
   const cancel = h("button.btn.btn-danger", { type: "button", "data-testid": "cancel-job",
@@ -155,7 +180,7 @@ export async function render(ctx, id) {
   const load = async () => {
     const [job, ev, met] = await Promise.all([api(`/jobs/${id}`), api(`/jobs/${id}/events`),
       api(`/jobs/${id}/metrics`)]);
-    const metrics = rows(met, "metrics", "samples").slice().sort((a, b) => a.step - b.step);
+    const metrics = rows(met).slice().sort((a, b) => a.at.localeCompare(b.at) || a.step - b.step);
     fill(head, pageHead(`Job #${job.id} · ${job.name}`, h("span", stateBadge(job.state),
       "  ", h("span.small", { "data-testid": "job-reason" }, reasonText(job))),
     TERMINAL.has(job.state) ? null : cancel));
@@ -172,7 +197,7 @@ export async function render(ctx, id) {
       kpi("ETTR so far", ettr === null ? "–" : pct(ettr), "productive step time / wall time"));
     fill(planPanel, planFacts(job));
     fill(events, timeline(rows(ev, "events")));
-    drawCurves(figs, metrics);
+    drawCurves(figs, metrics, rows(ev));
     try {
       const lg = await api(`/jobs/${id}/logs`);
       log.textContent = (lg.attempts || []).map((a) => `── attempt ${a.attempt} on ${a.center}` +
