@@ -1,20 +1,26 @@
-"""The supervisor: launch the ranks, watch them, restart from the latest checkpoint.
+"""The supervisor: launch the ranks and their persist processes, watch them, restart, preempt.
 
 Its own launcher rather than torchrun: the supervisor hosts one TCPStore for the whole run and
 each attempt rendezvouses under its own ``PrefixStore`` (torchrun 2.13 with gloo reuses stale
-addresses on restart and can hang). Ranks are forked from a warm fork server (``zygote.py``) that
-imported torch once, so a restart costs a fork, process-group set-up, checkpoint load and one
-step, not an interpreter start-up (``run.fork_server: false`` starts each rank cold).
+addresses on restart and can hang). Ranks and their persist processes (``persist.py``) are
+forked from a warm fork server (``zygote.py``) that imported torch once, so a restart costs a
+fork, process-group set-up, checkpoint load and one step (``run.fork_server: false`` starts each
+process cold).
 
-Failure detection, polled every 50 ms: a rank exits non-zero or is killed; a rank's heartbeat file
-(rewritten after every step) goes stale for ``heartbeat_timeout_s`` (``startup_timeout_s`` while
-it initialises). A hung rank first gets SIGUSR1 (its ``faulthandler`` dumps every thread's stack
-into its log), then, ~1 s later, the failure event carries that dump. Then every rank of the
-attempt gets SIGKILL and the next attempt resumes from the newest committed checkpoint, up to
-``max_restarts`` restarts *in a row without progress*: the count resets whenever a new
-checkpoint was committed since the previous failure, so a long run survives any number of
-failures as long as it keeps checkpointing. A rank exiting with code 2 refused the job
-(``ConfigError``, e.g. a checkpoint of another model shape): reported, never restarted.
+Failure detection, polled every 50 ms: a rank exits non-zero or is killed; a rank's heartbeat
+file (rewritten after every step, and twice a second while it waits on checkpoint I/O) goes
+stale for ``heartbeat_timeout_s`` (``startup_timeout_s`` while it initialises). A hung rank first
+gets SIGUSR2 (its ``faulthandler`` dumps every thread's stack into its log). Then every rank of
+the attempt gets SIGKILL, the persist processes finish what they were handed (up to
+``checkpoint.persist_timeout_s``), and the next attempt resumes from the newest intact checkpoint,
+up to ``max_restarts`` restarts *in a row without progress* (reset by every new commit). A rank
+exiting 2 refused the job (``ConfigError``): reported, never restarted. Ranks exiting 3 hit
+non-finite numerics: the next attempt rolls back (``rollback``), up to ``train.max_rollbacks``.
+
+Preemption: SIGTERM, SIGUSR1 or SIGINT to the supervisor is forwarded to the ranks as SIGTERM;
+a rank signalled directly tells its peers through the step's all-gather. The ranks commit one
+final checkpoint and exit 75; the run ends ``PREEMPTED`` (exit 75), the ranks killed if they
+overrun ``run.preempt_grace_s``. The run summary is derived from the event log only.
 
 One supervisor per run directory: it holds an exclusive ``flock`` on ``RUN_DIR/supervisor.lock``.
 """
