@@ -98,6 +98,7 @@ def _spec_search(fed, path: Path):
     from suanwang.catalog import get_model
     from suanwang.core.errors import ConfigError
     from suanwang.core.jobspec import BatchSpec, InlineModel, load_job_spec
+    from suanwang.perf.stack import Stack
 
     spec = load_job_spec(path)
     if isinstance(spec, BatchSpec):
@@ -120,6 +121,7 @@ def _spec_search(fed, path: Path):
                 and (not c.domestic_only or domestic.get(name, False)))
 
     return {"model": model, "tokens": spec.tokens, "global_batch_seqs": spec.global_batch,
+            "stack": Stack(attention=spec.attention),
             "seq_len": spec.seq_len, "precision": spec.precision, "max_devices": c.max_devices,
             "min_devices": c.min_devices, "deadline_s": c.deadline_s,
             "budget": float(c.budget) if c.budget is not None else None,

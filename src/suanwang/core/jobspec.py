@@ -153,6 +153,7 @@ class TrainingSpec(_Strict):
     seq_len: int | None = Field(None, ge=1, le=10_000_000)
     global_batch: int = Field(1024, ge=1, le=100_000_000)
     precision: Literal["bf16", "fp16", "fp8", "fp32", "tf32"] = "bf16"
+    attention: Literal["flash", "materialized"] = "flash"  # perf.stack: fused kernel by default
     constraints: Constraints = Field(default_factory=Constraints)
     checkpoint: CheckpointOverrides | None = None
     runtime: RuntimeOverrides | None = None

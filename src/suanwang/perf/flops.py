@@ -14,9 +14,11 @@ triangle; the convention of PaLM's MFU, Chowdhery et al. 2022 App. B, and of tor
 recompute. EXECUTED FLOPs are what the kernels run: FlashAttention skips the masked half
 (c = 1/2), materialised attention computes the full square (c = 1), and recomputation adds a
 forward (``full``: the whole layer, Narayanan 2021 §3.5; ``selective``: the attention core,
-Korthikanti et al. 2022 §4.2). The time model charges exactly the executed FLOPs, so executed
-FLOPs / step time never exceeds the peak. ``full_square_model_flops_per_token`` is the older
-convention (Korthikanti's 72·B·s·L·h², NVIDIA's ``full_attn``) used only to read published figures.
+Korthikanti et al. 2022 §4.2, when attention is materialised; with FlashAttention, where there
+are no scores to drop, the per-op policy of torchtitan re-runs every other matmul). The time
+model charges exactly the executed FLOPs, so executed FLOPs / step time never exceeds the peak.
+``full_square_model_flops_per_token`` is the older convention (Korthikanti's 72·B·s·L·h²,
+NVIDIA's ``full_attn``) used only to read published figures.
 """
 
 from __future__ import annotations
@@ -71,7 +73,10 @@ def hardware_flops_per_token(model: ModelSpec, seq_len: int, recompute: str, *,
     causal = attention == "flash"
     att = layer_attention_flops_per_token(model, seq_len, causal=causal)
     fwd = layer_matmul_flops_per_token(model) + att
-    extra = {"none": 0.0, "selective": att, "full": fwd}[recompute]
+    # selective re-runs the attention core when it is materialised (Korthikanti); with Flash the
+    # per-op policy re-runs every other matmul (torchtitan's op-level selective AC)
+    mm_half = 0.5 * layer_matmul_flops_per_token(model)
+    extra = {"none": 0.0, "selective": mm_half if causal else att, "full": fwd}[recompute]
     return 3.0 * (model.layers * fwd + head_flops_per_token(model)) + model.layers * extra
 
 

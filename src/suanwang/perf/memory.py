@@ -113,7 +113,30 @@ def activation_bytes_per_layer(model: ModelSpec, seq_len: int, c: Candidates, *,
     keep_scores = (c.recompute == 0) & scores_stored
     layer = sbh * (unsharded + (qo + kv + ffn) / t + np.where(keep_scores, scores, 0.0))
     full = sbh * np.where(c.sequence_parallel, 2.0 / t, 2.0)
+    if not scores_stored:  # selective under Flash: per-op policy, see selective_flash_bytes
+        layer = np.where(c.recompute == 1, selective_flash_bytes(model, seq_len, c), layer)
     return np.where(c.recompute == 2, full, layer)
+
+
+def selective_flash_bytes(model: ModelSpec, seq_len: int, c: Candidates) -> np.ndarray:
+    """Selective recompute when attention is fused (no s x s scores to drop): the per-operator
+    policy of current FSDP stacks (torchtitan's default ``selective_ac_option: op``): keep the
+    layer input, the attention output and every other matmul output; recompute the other
+    matmuls and all element-wise ops (``step`` charges their forward again)."""
+    h = float(model.hidden)
+    sbh = seq_len / c.cp * c.micro_batch * h
+    t = c.tp.astype(float)
+    return sbh * (np.where(c.sequence_parallel, 2.0 / t, 2.0)
+                  + (2.0 * model.attention_width / h + 0.5 * matmul_output_units(model)) / t)
+
+
+def matmul_output_units(model: ModelSpec) -> float:
+    """Bytes of one layer's matmul outputs per token, in units of ``h``: q, k, v, o projections,
+    FFN up (and gate), FFN down — per token routed to ``top_k`` experts."""
+    h = float(model.hidden)
+    up = (2.0 if model.ffn_kind == "swiglu" else 1.0) * model.expert_width * model.top_k
+    return 2.0 * (model.attention_width + 2.0 * model.kv_heads * model.head_dim + h
+                  + up + h * model.top_k) / h
 
 
 def _stage_activations(model: ModelSpec, seq_len: int, c: Candidates, layers: np.ndarray,

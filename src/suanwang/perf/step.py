@@ -141,7 +141,7 @@ def _attention_time_s(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardwar
 
 def _layer_times(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware):
     """Per layer, one micro-batch on one device: (forward compute s, attention fwd s, matmul fwd s,
-    TP collective s per all-reduce, MoE all-to-all s per forward)."""
+    TP collective s per all-reduce, MoE all-to-all s per forward, element-wise fwd s)."""
     prof = hw.profile
     tokens = c.micro_batch * seq_len / c.cp
     mm = compute.gemm_time_s(tokens * fl.layer_matmul_flops_per_token(model) / c.tp,
@@ -161,7 +161,7 @@ def _layer_times(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware):
         k_ep = comm.members_per_node(ep, c.tp * c.cp, hw.links.devices_per_node)
         a2a = 2.0 * comm.all_to_all_time_s(tokens * model.top_k * model.hidden * 2.0 / c.tp, ep,
                                            k_ep, hw.links)
-    return mm + att + ew, att, mm, np.where(c.tp > 1, ar, 0.0), a2a
+    return mm + att + ew, att, mm, np.where(c.tp > 1, ar, 0.0), a2a, ew
 
 
 def recompute_share(model: ModelSpec, seq_len: int, c: Candidates, stack: Stack):
@@ -176,13 +176,17 @@ def recompute_share(model: ModelSpec, seq_len: int, c: Candidates, stack: Stack)
 def _micro_batch_time(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware):
     """Slowest stage, one micro-batch: (total s, compute s, exposed TP s, exposed CP s, PP s,
     MoE all-to-all s)."""
-    fwd, att, mm, ar, a2a = _layer_times(model, seq_len, c, hw)
+    fwd, att, mm, ar, a2a, ew = _layer_times(model, seq_len, c, hw)
     rc = c.recompute
     share = recompute_share(model, seq_len, c, hw.stack)
-    layer_compute = 3.0 * fwd + np.where(rc == 2, share * fwd, np.where(rc == 1, att, 0.0))
+    # selective re-runs the attention core (materialised, Korthikanti) or, under Flash, every
+    # other matmul and the element-wise ops (per-op policy, ``memory.selective_flash_bytes``)
+    sel = att if hw.stack.materialized else 0.5 * mm + ew
+    layer_compute = 3.0 * fwd + np.where(rc == 2, share * fwd, np.where(rc == 1, sel, 0.0))
     n_ar = 4.0 + np.where(rc == 2, 2.0 * share, 0.0)
     tp = n_ar * ar
-    mm_total = (3.0 + np.where(rc == 2, share, 0.0)) * mm
+    mm_total = (3.0 + np.where(rc == 2, share, 0.0)
+                + np.where((rc == 1) & (not hw.stack.materialized), 0.5, 0.0)) * mm
     hidden = hw.profile.tp_overlap_fraction * np.minimum(tp, mm_total) if hw.tp_overlap else 0.0
     tp_exposed = tp - hidden
     cp_exposed = _cp_exchange_s(model, seq_len, c, hw, att)

@@ -25,6 +25,7 @@ from suanwang.core.errors import ConfigError, InfeasibleError
 from suanwang.core.federation import Center, Federation
 from suanwang.core.hardware import Cluster, NodePool
 from suanwang.core.model import ModelSpec
+from suanwang.perf.stack import Stack
 from suanwang.plan.goodput import Goodput, assess_plan
 from suanwang.plan.search import Plan, SearchResult, search
 from suanwang.reliability.rates import multiplier_for
@@ -107,22 +108,24 @@ def pool_cluster(pool: NodePool, devices: int) -> Cluster:
 
 
 def best_on_pool(model: ModelSpec, pool: NodePool, devices: int, *, global_batch_seqs: int,
-                 seq_len: int, precision: str) -> SearchResult:
+                 seq_len: int, precision: str, stack: Stack | None = None) -> SearchResult:
     """The planner's search for ``devices`` devices of ``pool`` with the chip's efficiency
-    profile. Raises InfeasibleError (nothing fits) or ConfigError (e.g. no such precision)."""
+    profile (``stack``: attention etc., default ``perf.stack.DEFAULT_STACK``). Raises
+    InfeasibleError (nothing fits) or ConfigError (e.g. no such precision)."""
     return search(model, pool_cluster(pool, devices), global_batch_seqs=global_batch_seqs,
                   seq_len=seq_len, precision=precision,
-                  profile=get_efficiency(pool.accelerator.name), top=1)
+                  profile=get_efficiency(pool.accelerator.name), top=1, stack=stack)
 
 
 def evaluate(model: ModelSpec, center: Center, pool: NodePool, devices: int, *, tokens: float,
-             global_batch_seqs: int, seq_len: int, precision: str) -> tuple[Option, int]:
+             global_batch_seqs: int, seq_len: int, precision: str,
+             stack: Stack | None = None) -> tuple[Option, int]:
     """The best plan for ``devices`` devices of ``pool`` and its objectives (+ configs searched).
 
     Raises InfeasibleError (nothing fits) or ConfigError (e.g. the chip lacks ``precision``).
     """
     result = best_on_pool(model, pool, devices, global_batch_seqs=global_batch_seqs,
-                          seq_len=seq_len, precision=precision)
+                          seq_len=seq_len, precision=precision, stack=stack)
     plan = result.plans[0]
     good = assess_plan(model, pool_cluster(pool, devices), plan, tokens=tokens,
                        storage_bytes_per_s=center.storage_write_bytes_per_s,
@@ -153,7 +156,8 @@ def select_compute(federation: Federation, model: ModelSpec, *, tokens: float,
                    objective: str = "time", max_devices: int | None = None,
                    min_devices: int = 1, deadline_s: float | None = None,
                    budget: float | None = None, centers: tuple[str, ...] = (),
-                   on_progress: Callable[[int, int], None] | None = None) -> Selection:
+                   on_progress: Callable[[int, int], None] | None = None,
+                   stack: Stack | None = None) -> Selection:
     """Rank every (center, pool, device count) for training ``model`` on ``tokens`` tokens.
 
     ``deadline_s`` / ``budget`` drop options that miss them; ``centers`` restricts the search.
@@ -181,7 +185,7 @@ def select_compute(federation: Federation, model: ModelSpec, *, tokens: float,
         try:
             option, count = evaluate(model, center, pool, n, tokens=tokens,
                                      global_batch_seqs=global_batch_seqs, seq_len=s,
-                                     precision=precision)
+                                     precision=precision, stack=stack)
             options.append(option)
             evaluated += count
         except (InfeasibleError, ConfigError) as exc:

@@ -115,6 +115,16 @@ def test_llama2_13b_fsdp_on_64_a100_without_checkpointing_fits():
     assert p.fits
 
 
+@pytest.mark.parametrize("micro,fits", [(1, True), (2, False)])
+def test_llama2_70b_fsdp_selective_on_64_a100(micro, fits):
+    """torchtitan docs/performance.md: local batch 1 with selective (per-op) AC trains; local
+    batch 2 with selective AC runs out of memory."""
+    p = run(get_model("llama2-70b"), A100, 64,
+            Parallelism(dp=64, zero_stage=3, recompute="selective", micro_batch=micro),
+            64 * micro)
+    assert p.fits is fits
+
+
 def test_partial_recompute_and_cross_entropy_memory():
     m = get_model("llama2-13b")
     par = Parallelism(tp=8, dp=1, recompute="full", micro_batch=2)

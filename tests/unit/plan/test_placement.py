@@ -142,3 +142,14 @@ def test_split_is_proportional_and_exact():
     assert sum(out) == 1000 // 8 * 8 and all(x % 8 == 0 for x in out)
     with pytest.raises(ConfigError, match="too small"):
         _split(8, [1.0, 1.0], 8)
+
+
+def test_stack_reaches_every_option():
+    """A job spec's ``attention`` travels through select_compute to the planner."""
+    from suanwang.perf.stack import Stack
+
+    kw = {"tokens": 1e11, "global_batch_seqs": 512, "max_devices": 64,
+          "centers": ("wuhan-ai",)}
+    flash = select_compute(FED, MODEL, **kw)
+    mat = select_compute(FED, MODEL, **kw, stack=Stack(attention="materialized"))
+    assert mat.options[0].time_to_train_s > flash.options[0].time_to_train_s
