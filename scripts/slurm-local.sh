@@ -4,7 +4,7 @@
 #
 #   scripts/slurm-local.sh start  NAME [--nodes N] [--cpus C] [--mem-mb M] [--gpus G]
 #                                      [--base-port P] [--cluster CLUSTER] [--dbd] [--fresh]
-#   scripts/slurm-local.sh stop   NAME
+#   scripts/slurm-local.sh stop   NAME           (the shared mariadbd too, once no slurmdbd uses it)
 #   scripts/slurm-local.sh status NAME
 #
 # start prints the path of the cluster's slurm.conf on stdout (and nothing else): point any
@@ -98,8 +98,10 @@ ensure_mariadb() {
       >"$M/install.log" 2>&1 || die "mariadb-install-db failed; see $M/install.log"
   fi
   # no TCP listener: slurmdbd reaches it through the socket (StorageHost=localhost)
-  runuser -u mysql -- /usr/sbin/mariadbd --datadir="$M/data" --socket="$M/mysqld.sock" \
-    --pid-file="$M/mariadbd.pid" --skip-networking --log-error="$M/error.log" &
+  # detached, stdio closed: a caller reading our stdout (a test fixture) must not wait on it
+  setsid runuser -u mysql -- /usr/sbin/mariadbd --datadir="$M/data" --socket="$M/mysqld.sock" \
+    --pid-file="$M/mariadbd.pid" --skip-networking --log-error="$M/error.log" \
+    </dev/null >/dev/null 2>&1 &
   for _ in $(seq 100); do
     mariadb --socket="$M/mysqld.sock" -e 'select 1' >/dev/null 2>&1 && return
     sleep 0.1
@@ -192,7 +194,6 @@ StoragePort=3306
 StorageUser=slurm
 StoragePass=slurmpw
 StorageLoc=$db
-StorageParameters=
 EOF
   # mysql client library reaches a socket-only server when StorageHost=localhost via MYSQL_UNIX_PORT
   chmod 600 "$D/slurmdbd.conf"
@@ -220,6 +221,12 @@ stop_cluster() {
     fi
     rm -f "$f"
   done
+  # the shared mariadbd goes when no cluster under this root still runs a slurmdbd
+  local M=$root/mariadb other
+  if [ -f "$D/slurmdbd.conf" ] && pid_alive "$M/mariadbd.pid"; then
+    for other in "$root"/*/slurmdbd.pid; do pid_alive "$other" && return 0; done
+    kill "$(cat "$M/mariadbd.pid")" 2>/dev/null || true
+  fi
 }
 
 status() {

@@ -126,3 +126,39 @@ def test_malformed_center_config_and_attempts_rejected_before_submit(backends, f
     out = alpha.cli.run(["squeue", "-h", "-a", "-t", "all", "--name=sw-j106-a1,sw-j107-a1,"
                          "sw-j108-a1", "-o", "%i"]).stdout
     assert out.strip() == ""
+
+
+@pytest.mark.slow
+def test_full_accounting_with_slurmdbd(slurm_confs, tmp_path):
+    """A third cluster with slurmdbd + MariaDB: plain sacct (not -c) gives exit code and usage."""
+    import os
+    import subprocess
+
+    from suanwang.catalog.federation import parse_federation
+    from tests.integration.slurm.conftest import SCRIPT, SLURM_DIR
+
+    env = {**os.environ, "SUANWANG_SLURM_DIR": SLURM_DIR}
+    proc = subprocess.run([str(SCRIPT), "start", "swt-dbd", "--nodes", "1", "--dbd", "--fresh"],
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    try:
+        doc = {"centers": [{"name": "dbd", "kind": "supercomputing", "city": "x",
+                            "backend": "slurm", "storage_write_gb_per_s": 1, "pue": 1.0,
+                            "pools": [{"accelerator": "CPU-local", "nodes": 1,
+                                       "devices_per_node": 2, "price_per_device_hour": 0.1}],
+                            "slurm": {"slurm_conf": proc.stdout.strip()}}]}
+        b = SlurmBackend(parse_federation(doc, "f.yaml").centers[0], tmp_path)
+        assert b.has_dbd
+        h = b.submit(batch("sw-j109-a1", "sleep 2; exit 3", tmp_path, center="dbd", devices=2))
+        st = wait_for(b, h, lambda s: s.state.terminal, timeout_s=60)
+        assert st.state is AttemptState.FAILED and st.exit_code == 3
+        use = b.usage(h)
+        assert use.final and use.wall_s >= 2 and use.device_seconds == 2 * use.wall_s
+        (Path(b.attempt_dir(batch("sw-j109-a1", "x", tmp_path, center="dbd", devices=2)))
+         / "submitted.json").unlink()
+        again = b.submit(batch("sw-j109-a1", "sleep 2; exit 3", tmp_path, center="dbd",
+                               devices=2))
+        assert again.native_id == h.native_id  # found by name in squeue/sacct, not resubmitted
+    finally:
+        subprocess.run([str(SCRIPT), "stop", "swt-dbd"], env=env, capture_output=True,
+                       timeout=60, check=False)
