@@ -153,14 +153,16 @@ class Controller:
             for r, status in changes:
                 a, job = self.attempts[r.id], jobs[r.job_id]
                 backend = self.centers.backends[r.center]
-                if status.state is AttemptState.RUNNING:
+                if status.state is AttemptState.RUNNING or (
+                        status.state.terminal and status.started_at is not None):
+                    # it started (perhaps and ended between two polls): record the start first
                     t = status.started_at or now
                     if q.set_attempt(s, a.id, only_from=("PENDING",), state="RUNNING",
                                      started_at=_dt(t)) and job.state == "DISPATCHED":
                         repo.transition(s, job.id, "RUNNING", allowed={"DISPATCHED"},
                                         reason="started", detail={"attempt": a.n,
-                                                                  "center": a.center})
-                    continue
+                                                                  "center": a.center},
+                                        now=_dt(t))
                 if not status.state.terminal:
                     continue
                 self._drain_events(s, a, job)
@@ -242,7 +244,11 @@ class Controller:
             if view is None or i is None:
                 continue
             start = float(a.detail.get("dispatched_at", now))
-            running[view.job_id] = RunningView(job=view, pool=i, start_s=start)
+            # on a simulated center time runs `speedup` x faster: the policy sees the virtual
+            # elapsed time, so its expected end matches the center's (one clock per job)
+            speed = float(getattr(self.centers.backends[a.center], "speedup", 1.0))
+            running[view.job_id] = RunningView(job=view, pool=i,
+                                               start_s=now - (now - start) * speed)
             tenant_devices[view.tenant] = tenant_devices.get(view.tenant, 0) + view.num_devices
         return ClusterState(pools=self.pools, free=free, running=running,
                             tenant_devices=tenant_devices)

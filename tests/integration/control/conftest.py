@@ -20,7 +20,7 @@ class Platform:
         self.write = session_factory(self.engine, write=True)
         self.read = session_factory(self.engine)
         with self.write() as s:
-            self.tenant = create_tenant(s, "acme", balance=Decimal(10000))[0].id
+            self.tenant = create_tenant(s, "acme", balance=Decimal(10) ** 6)[0].id
             s.commit()
 
 
