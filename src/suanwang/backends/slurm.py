@@ -185,18 +185,23 @@ class SlurmBackend:
         rows = parse_sacct(proc.stdout)
         return [r for r in rows if r.job_id in ids] if ids else rows
 
-    def _find(self, a: AttemptSpec) -> str | None:
-        """The job id already running/ran this attempt, if any."""
+    def _find(self, a: AttemptSpec) -> tuple[str, float] | None:
+        """(job id, submission time) of the job that already runs/ran this attempt, if any.
+        The time bounds which runtime events belong to it (0.0 when unknown: no bound)."""
         marker = Path(self.attempt_dir(a)) / "submitted.json"
         if not self.site.ssh_host and marker.is_file():
             doc = json.loads(marker.read_text())
             if doc.get("cluster") == self.cluster:
-                return str(doc["job_id"])
+                return str(doc["job_id"]), float(doc.get("at") or 0.0)
         rows = self._squeue([a.key])
         if rows:
-            return min(rows, key=lambda r: int(r.job_id)).job_id
+            first = min(rows, key=lambda r: int(r.job_id))
+            return first.job_id, 0.0
         acct = [r for r in self._sacct(name=a.key) if r.name == a.key]
-        return min(acct, key=lambda r: int(r.job_id)).job_id if acct else None
+        if not acct:
+            return None
+        first = min(acct, key=lambda r: int(r.job_id))
+        return first.job_id, 0.0
 
     # -- protocol -----------------------------------------------------------------------------
     def submit(self, attempt: AttemptSpec) -> Handle:
@@ -211,8 +216,9 @@ class SlurmBackend:
         adir = self.attempt_dir(attempt)
         script = render(attempt, self.site, attempt_dir=adir, run_dir=self._run_dir(attempt),
                         python=self.python)
-        job_id = self._find(attempt)
-        if job_id is None:
+        found = self._find(attempt)
+        job_id, submitted_at = found if found else ("", time.time())
+        if found is None:
             self._mkdir(adir)
             if not self.site.ssh_host:
                 Path(adir, "sbatch.sh").write_text(script)
@@ -222,12 +228,12 @@ class SlurmBackend:
                 raise BackendError(f"sbatch gave no job id for {attempt.key}: {out!r}")
             if not self.site.ssh_host:
                 _write_json(Path(adir, "submitted.json"),
-                            {"job_id": job_id, "cluster": self.cluster, "at": time.time()})
+                            {"job_id": job_id, "cluster": self.cluster, "at": submitted_at})
         return Handle(backend=self.kind, center=self.center, key=attempt.key, native_id=job_id,
                       data={"cluster": self.cluster, "attempt_dir": adir,
                             "run_dir": self._run_dir(attempt), "kind": attempt.kind,
                             "accelerator": attempt.accelerator, "devices": attempt.devices,
-                            "nodes": attempt.nodes, "submitted_at": time.time()})
+                            "nodes": attempt.nodes, "submitted_at": submitted_at})
 
     def _mkdir(self, path: str) -> None:
         if self.site.ssh_host:
@@ -339,7 +345,7 @@ class SlurmBackend:
         if handle.data.get("kind") != "training" or self.site.ssh_host:
             return [], cursor
         recs, cur = read_jsonl_from(f"{handle.data['run_dir']}/events.jsonl", cursor)
-        t0 = float(handle.data.get("submitted_at") or 0.0) - 1.0
+        t0 = float(handle.data.get("submitted_at") or 0.0) - 1.0  # 0: unknown, keep all
         return [r for r in recs if r.get("t", 0.0) >= t0], cur
 
     def capacity(self) -> list[PoolCapacity]:
