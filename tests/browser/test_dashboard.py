@@ -235,6 +235,15 @@ def test_screenshots_of_every_page_with_real_charts(browser, server, screenshots
     goto(page, server, "jobs")
     page.wait_for_selector("[data-testid=jobs-table] tbody tr")
     shot(page, screenshots, "jobs-list")
+    with server.api("alpha") as api:
+        pending = api.get("/jobs", params={"state": "PENDING"}).json()["data"]
+    page.select_option("[data-testid=state-filter]", "PENDING")
+    page.wait_for_function(
+        """n => document.querySelectorAll('[data-testid=jobs-table] tbody tr').length === n &&
+                [...document.querySelectorAll('[data-testid=jobs-table] tbody tr')]
+                  .every(r => r.textContent.includes('PENDING'))""", arg=len(pending))
+    for job in pending:  # a waiting job says why
+        assert page.text_content(f"[data-testid=job-reason-{job['id']}]").startswith(job["reason"])
 
     goto(page, server, "billing")
     page.wait_for_selector("[data-testid=invoice-lines]")
