@@ -12,8 +12,8 @@ thread pool, one hop each, which cost more than the database read itself. Handle
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from suanwang.api.context import ApiContext, Principal
 
+T = TypeVar("T")
 bearer = HTTPBearer(auto_error=False, description="A tenant token from `suanwang tenants "
                     "create` (admin routes need an admin tenant's token).")
 
@@ -31,11 +32,15 @@ def context(request: Request) -> ApiContext:
 
 
 async def read_session(request: Request) -> AsyncIterator[Session]:
-    session = context(request).read()
+    ctx = context(request)
+    session = ctx.read()
     try:
         yield session
     finally:
-        session.close()
+        if ctx.engine.dialect.name == "sqlite":
+            session.close()
+        else:  # the rollback is a round trip to the server: not on the event loop
+            await run_in_threadpool(session.close)
 
 
 async def write_session(request: Request) -> AsyncIterator[Session]:
@@ -48,6 +53,22 @@ async def write_session(request: Request) -> AsyncIterator[Session]:
 
 
 ReadSession = Annotated[Session, Depends(read_session)]
+
+
+async def run_read(request: Request, work: Callable[[Session], T]) -> T:
+    """Run ``work(session)`` in a read session: inline on the event loop for SQLite (an
+    in-process WAL read never waits on anything), in the thread pool for a database server
+    (a round trip to another process must not block the loop, least of all on a busy machine
+    where that process waits for a CPU)."""
+    ctx = context(request)
+
+    def job() -> T:
+        with ctx.read() as session:
+            return work(session)
+
+    if ctx.engine.dialect.name == "sqlite":
+        return job()
+    return await run_in_threadpool(job)
 WriteSession = Annotated[Session, Depends(write_session)]
 
 

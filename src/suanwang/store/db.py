@@ -57,7 +57,8 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
                                connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_size=20, max_overflow=40, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per checkout; stale connections are recycled instead.
+    return create_engine(url, echo=echo, pool_size=20, max_overflow=40, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine) -> None:

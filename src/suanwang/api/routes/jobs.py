@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 
-from suanwang.api.deps import ReadSession, Scope, WriteSession, context
+from suanwang.api.deps import ReadSession, Scope, WriteSession, context, run_read
 from suanwang.api.schemas.common import json_response
 from suanwang.api.schemas.jobs import (
     AttemptLog,
@@ -50,21 +50,25 @@ async def submit(spec: Annotated[JobSpec, Body()], tenant: Scope, request: Reque
 
 
 @router.get("", response_model=JobsPublic)
-async def list_jobs(tenant: Scope, session: ReadSession, state: StateName | None = None,
-              limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-              before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
-              ) -> Response:
+async def list_jobs(tenant: Scope, request: Request, state: StateName | None = None,
+                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                    before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None
+                    ) -> Response:
     """The tenant's jobs, newest first (``before_id`` pages back)."""
-    rows = repo.list_jobs(session, tenant_id=tenant, state=state, limit=limit,
-                          before_id=before_id)
-    return json_response(JobsPublic(data=[JobPublic.model_validate(j) for j in rows],
-                                    count=len(rows)))
+
+    def work(session) -> Response:
+        rows = repo.list_jobs(session, tenant_id=tenant, state=state, limit=limit,
+                              before_id=before_id)
+        return json_response(JobsPublic(data=[JobPublic.model_validate(j) for j in rows],
+                                        count=len(rows)))
+
+    return await run_read(request, work)
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-async def show(job_id: JobId, tenant: Scope, session: ReadSession) -> Response:
-    return json_response(JobPublic.model_validate(repo.get_job(session, job_id,
-                                                               tenant_id=tenant)))
+async def show(job_id: JobId, tenant: Scope, request: Request) -> Response:
+    return await run_read(request, lambda session: json_response(
+        JobPublic.model_validate(repo.get_job(session, job_id, tenant_id=tenant))))
 
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
