@@ -147,7 +147,7 @@ def test_higher_priority_preempts_and_preempted_job_resumes(platform):
     with p.read() as s:
         reasons = [e.reason for e in repo.events(s, low)]
         atts = repo.attempts(s, low)
-        high_started = [e.at for e in repo.events(s, high) if e.to_state == "RUNNING"][0]
+        high_started = next(e.at for e in repo.events(s, high) if e.to_state == "RUNNING")
     assert "preempted" in reasons
     assert [a.state for a in atts] == ["CANCELLED", "SUCCEEDED"]
     assert atts[0].detail.get("preempt")  # a batch job has no checkpoint: it starts over
