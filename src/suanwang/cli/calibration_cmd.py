@@ -75,8 +75,12 @@ def predict_tiny(layers: int, hidden: int, batch_seqs: int) -> float:
                    profile=get_efficiency(pool.accelerator.name)).step_time_s
 
 
-def measure_tiny(run_dir: Path, layers: int, hidden: int, batch_seqs: int, steps: int) -> float:
-    """Median step time (after 3 warm-up steps) of a real supervised run on this host."""
+def measure_tiny(run_dir: Path, layers: int, hidden: int, batch_seqs: int, steps: int
+                 ) -> dict[str, float]:
+    """A real supervised run on this host: per step after 3 warm-up steps, the CPU seconds of
+    the busiest rank (``cpu_step_s``: what the calibration records, see ``cli/cpu_sampler.py``)
+    and the wall-clock median (``wall_step_s``: includes other tenants' share of the cores)."""
+    from suanwang.cli.cpu_sampler import CpuSampler
     from suanwang.runtime.config import from_dict
     from suanwang.runtime.metrics import _median, read_events
     from suanwang.runtime.supervisor import Supervisor
@@ -86,13 +90,20 @@ def measure_tiny(run_dir: Path, layers: int, hidden: int, batch_seqs: int, steps
                      "data": {"micro_batch_seqs": 2, "global_micro_batches": batch_seqs // 2},
                      "train": {"steps": steps}, "checkpoint": {"every_steps": 0},
                      "run": {"nproc": 2, "run_dir": str(run_dir)}})
-    if not Supervisor(cfg, quiet=True).run()["ok"]:
+    sampler = CpuSampler(run_dir / "events.jsonl")
+    sampler.start()
+    try:
+        ok = Supervisor(cfg, quiet=True).run()["ok"]
+    finally:
+        sampler.stop()
+    if not ok:
         raise RuntimeError(f"calibration run failed: see {run_dir}/events.jsonl")
-    ev = read_events(run_dir / "events.jsonl")
-    return _median([e["step_time_s"] for e in ev if e["event"] == "step" and e["step"] > 3])
+    steps_ev = [e for e in read_events(run_dir / "events.jsonl") if e["event"] == "step"]
+    return {"cpu_step_s": sampler.cpu_per_step(steps_ev, first=3),
+            "wall_step_s": _median([e["step_time_s"] for e in steps_ev if e["step"] > 3])}
 
 
-def closed_loop(work: Path, store_path: Path, *, steps: int = 15) -> dict[str, Any]:
+def closed_loop(work: Path, store_path: Path, *, steps: int = 20) -> dict[str, Any]:
     """Learn from ``LEARN`` on the local center, then predict ``UNSEEN``: errors before/after."""
     from suanwang.plan.calibration import RunRecord, corrected
     from suanwang.store.calibration_file import CalibrationFile
@@ -102,10 +113,12 @@ def closed_loop(work: Path, store_path: Path, *, steps: int = 15) -> dict[str, A
     for i, (layers, hidden, batch) in enumerate((*LEARN, UNSEEN)):
         raw = predict_tiny(layers, hidden, batch)
         pred = corrected(raw, store.corrections(), center="local", accelerator="CPU-local")
-        measured = measure_tiny(work / f"job{i}", layers, hidden, batch, steps)
+        m = measure_tiny(work / f"job{i}", layers, hidden, batch, steps)
+        measured, wall = m["cpu_step_s"], m["wall_step_s"]
         name = f"L{layers} H{hidden} B{batch}"
         rows.append({"job": name, "learned_from": i, "predicted_raw_s": raw,
-                     "predicted_s": pred, "measured_s": measured,
+                     "predicted_s": pred, "measured_s": measured, "measured_wall_s": wall,
+                     "wall_error": abs(pred - wall) / wall,
                      "error": abs(pred - measured) / measured,
                      "raw_error": abs(raw - measured) / measured,
                      "unseen": (layers, hidden, batch) == UNSEEN})
@@ -127,7 +140,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         file: Path | None = typer.Option(None, "--file", help="Record into this calibration "
                                          "file (default: a fresh temporary one)."),
-        steps: int = typer.Option(15, "--steps", min=5, help="Steps per tiny job."),
+        steps: int = typer.Option(20, "--steps", min=8, help="Steps per tiny job."),
     ) -> None:
         """Closed loop on the real local center: tiny jobs run, their measured step times
         correct the planner, then an unseen configuration is predicted."""

@@ -6,7 +6,7 @@ For each (center, accelerator) the correction of a figure is the *median* of mea
 predicted over the most recent ``window`` jobs that report it: the median ignores a minority of
 disturbed runs (a job on a box other tenants were loading), unlike a mean or a least-squares
 fit (robust location estimate; Huber 1981, "Robust Statistics", ch. 1). It is clamped to
-``[1 / max_factor, max_factor]`` so one mis-measured series cannot swing the planner arbitrarily,
+``[1 / max_factor, max_factor]`` so one mis-measured series cannot swing the planner without limit,
 and it carries its provenance: the job ids used, their time span, their spread (median absolute
 deviation of the ratios). A key with fewer than ``min_jobs`` measurements gets no correction
 (factor 1, ``provenance.reason`` says why).
@@ -25,10 +25,10 @@ from statistics import median
 from suanwang.core.errors import ConfigError
 
 FIGURES = ("step", "restart", "stall")
-MAX_FACTOR = 1000.0
+MAX_FACTOR = 1e4
 """Default clamp. Wide on purpose: the catalog's nominal ``CPU-local`` figures put the first
-prediction for the local center ~600x off, and the loop must be able to correct that; the clamp
-only guards against nonsense (a unit slip, a run that measured nothing)."""
+prediction for the local center ~1000x off (in CPU time per step), and the loop must be able to
+correct that; the clamp only guards against nonsense (a run that measured nothing)."""
 
 
 @dataclass(frozen=True, kw_only=True)
