@@ -20,6 +20,7 @@ from suanwang.control.reconcile import Controller, TickStats
 from suanwang.control.recovery import RetryPolicy
 from suanwang.core.federation import Federation
 from suanwang.store.db import make_engine, session_factory
+from suanwang.store.dispatch import set_center_backend
 
 log = logging.getLogger("suanwang.control")
 
@@ -28,7 +29,8 @@ def build_controller(*, db_url: str, federation: Federation, data_dir: Path,
                      policy: str = "suanwang", sim_speedup: float = 60.0,
                      retry: str = "retry_same", max_attempts: int = 3, slurm: bool = True,
                      sim_failures: bool = False) -> Controller:
-    """Migrate, sync centers, and return a ready :class:`Controller` (no tick run yet)."""
+    """Migrate, sync centers (recording the backend each one really uses: a Slurm center
+    without a reachable cluster shows as ``sim``), and return a ready :class:`Controller`."""
     from suanwang.store.centers import sync_centers
     from suanwang.store.migrate import upgrade
 
@@ -41,6 +43,10 @@ def build_controller(*, db_url: str, federation: Federation, data_dir: Path,
                            sim_failures=sim_failures, slurm=slurm)
     for note in centers.notes:
         log.warning("%s", note)
+    with session_factory(engine, write=True)() as s:  # say which centers are simulated
+        for c in federation.centers:
+            set_center_backend(s, c.name, centers.effective[c.name])
+        s.commit()
     return Controller(engine=engine, federation=federation, centers=centers,
                       data_dir=Path(data_dir), policy=policy,
                       retry=RetryPolicy(mode=retry, max_attempts=max_attempts))

@@ -15,7 +15,7 @@ from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from suanwang.store import states as S
-from suanwang.store.models import Attempt, Job, JobEvent, Quota, Tenant
+from suanwang.store.models import Attempt, CenterRow, Job, JobEvent, Quota, Tenant
 
 LIVE = ("PENDING", "RUNNING")  # attempt states that still hold devices
 
@@ -184,3 +184,10 @@ def tenant_load(session: Session) -> tuple[dict[int, int], dict[int, int]]:
             Job.state.in_(("ADMITTED", "DISPATCHED", "RUNNING", "RETRYING")))
         .group_by(Job.tenant_id)).all())
     return {k: int(v) for k, v in devices.items()}, jobs
+
+
+def set_center_backend(session: Session, name: str, backend: str) -> None:
+    """Record the backend a center really runs on (e.g. ``sim`` for a Slurm center whose
+    cluster is unreachable), so the API and dashboard say which centers are simulated."""
+    session.execute(update(CenterRow).where(CenterRow.name == name).values(backend=backend)
+                    .execution_options(synchronize_session=False))

@@ -152,3 +152,12 @@ def test_higher_priority_preempts_and_preempted_job_resumes(platform):
     assert [a.state for a in atts] == ["CANCELLED", "SUCCEEDED"]
     assert atts[0].detail.get("preempt")  # a batch job has no checkpoint: it starts over
     assert atts[1].started_at >= high_started
+
+
+def test_centers_say_which_are_simulated(platform):
+    from suanwang.store.centers import list_centers
+
+    with platform.read() as s:
+        kinds = {c.name: c.backend for c in list_centers(s)}
+    assert kinds["local"] == "local" and kinds["beijing-ai"] == "sim"  # Slurm disabled here
+    assert set(kinds.values()) == {"local", "sim"}
