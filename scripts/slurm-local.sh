@@ -16,8 +16,8 @@
 # Accounting: jobcomp/filetxt always (`sacct -c` lists finished jobs); --dbd adds slurmdbd with
 # a MariaDB database per cluster (full `sacct`: steps, AllocTRES), one shared mariadbd.
 # start is idempotent: a running cluster with the same configuration is left alone; a running
-# cluster with another configuration is restarted. --fresh clears job state and the jobcomp
-# file (job ids start from 1 again). Needs root (or the slurm user set-up of a real install).
+# cluster with another configuration is restarted. --fresh clears job state, the jobcomp file
+# and (--dbd) the cluster's accounting database: job ids start from 1 again. Needs root (or the slurm user set-up of a real install).
 # Working config and pitfalls: ../shared/notes/local-infrastructure.md section 2.
 set -euo pipefail
 
@@ -177,6 +177,9 @@ write_gres_conf() {
 start_dbd() {
   local M=$root/mariadb db=slurm_acct_${cluster//-/_}
   ensure_mariadb
+  if [ "$fresh" = 1 ]; then  # job ids restart at 1: old records must not answer for new jobs
+    mariadb --socket="$M/mysqld.sock" -e "drop database if exists $db;"
+  fi
   mariadb --socket="$M/mysqld.sock" -e "create database if not exists $db;
     create user if not exists 'slurm'@'localhost' identified by 'slurmpw';
     grant all on $db.* to 'slurm'@'localhost';"
