@@ -13,7 +13,19 @@ from suanwang.cli.output import console, print_json, table
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _cluster(federation: Path | None, cluster_gpus: int | None):
+def _cluster(federation: Path | None, cluster_gpus: int | None, scale_to: int | None = None):
+    cluster = _base_cluster(federation, cluster_gpus)
+    if scale_to is None:
+        return cluster
+    from suanwang.core.errors import ConfigError
+    from suanwang.sim.cluster import scaled_accelerator_pools
+
+    if scale_to < 1:
+        raise ConfigError(f"must be >= 1 (got {scale_to})", field="scale-to")
+    return scaled_accelerator_pools(cluster, scale_to)
+
+
+def _base_cluster(federation: Path | None, cluster_gpus: int | None):
     from suanwang.core.errors import ConfigError
     from suanwang.sim.cluster import homogeneous, load_cluster
 
@@ -32,14 +44,14 @@ def _cluster(federation: Path | None, cluster_gpus: int | None):
 
 
 def _workload(trace: Path | None, fmt: str, jobs: int, devices: int, seed: int, centers,
-              models: bool, max_size: int):
+              models: bool, max_size: int, load: float = 0.9):
     from suanwang.core.errors import ConfigError
     from suanwang.sim.traces import load_trace
     from suanwang.sim.traces.synthetic import synthetic_llm
 
     if fmt == "synthetic":
         return synthetic_llm(jobs, devices, seed=seed, centers=centers, with_models=models,
-                             max_size=max_size)
+                             max_size=max_size, load=load)
     if trace is None:
         raise ConfigError(f"--trace FILE is required for --trace-format {fmt}", field="trace")
     return load_trace(trace, fmt)
@@ -65,16 +77,26 @@ def _n(v: float) -> str:
     return f"{v:,.0f}"
 
 
+def _cls(r, label: str) -> str:
+    v = r.size_class_mean_jct_s.get(label)
+    return "-" if v is None else _n(v)
+
+
 def _print_table(results, workload, cluster, estimator: str, node_aware: bool) -> None:
+    from suanwang.sim.metrics import SIZE_CLASSES
+
     rows = [[r.policy, _n(r.mean_jct_s), _n(r.p50_jct_s), _n(r.p99_jct_s), _n(r.mean_wait_s),
-             _n(r.p99_wait_s), _n(r.max_wait_s), str(r.waits_over_7d), f"{r.utilization:.3f}",
+             _n(r.p99_wait_s), _n(r.max_wait_s), str(r.waits_over_7d),
+             f"{r.mean_bounded_slowdown:,.1f}", f"{r.p99_bounded_slowdown:,.0f}",
+             *(_cls(r, c[0]) for c in SIZE_CLASSES), f"{r.utilization:.3f}",
              _n(r.makespan_s), f"{r.ettr:.3f}", _n(r.cost), _n(r.energy_kwh),
              f"{r.preemptions}/{r.failures}", f"{r.finished}/{r.jobs}"] for r in results]
     capacity = "node-aware" if node_aware else "pooled"
     table(f"{workload.name} on {cluster.name} ({cluster.devices} devices, {capacity}, "
           f"{estimator} estimates)",
           ["policy", "mean JCT s", "p50 JCT s", "p99 JCT s", "mean wait s", "p99 wait s",
-           "max wait s", "wait>7d", "util", "makespan s", "ETTR",
+           "max wait s", "wait>7d", "bsld mean", "bsld p99",
+           *(f"JCT {c[0]} dev s" for c in SIZE_CLASSES), "util", "makespan s", "ETTR",
            f"cost {cluster.currency}".strip(), "energy kWh", "preempt/fail", "finished"], rows)
 
 
@@ -107,7 +129,8 @@ class _Options:
 def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | None,
                  cluster_gpus: int | None, policy: str, json_: bool, plot: Path | None,
                  failures: bool, estimator: str, jobs: int, models: bool,
-                 sched_interval: float, seed: int, node_aware: bool | None) -> None:
+                 sched_interval: float, seed: int, node_aware: bool | None,
+                 load: float = 0.9, scale_to: int | None = None) -> None:
     """The body of ``suanwang simulate`` (see :func:`register`)."""
     from suanwang.core.errors import ConfigError
     from suanwang.sched.registry import get_policy
@@ -115,12 +138,12 @@ def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | No
     if estimator not in ("history", "oracle"):
         raise ConfigError("use history or oracle", field="estimator")
     policies = [get_policy(n) for n in (p.strip() for p in policy.split(",")) if n]
-    cluster = _cluster(federation, cluster_gpus)
+    cluster = _cluster(federation, cluster_gpus, scale_to)
     if node_aware is None:
         node_aware = cluster_gpus is not None
     workload = _workload(trace, trace_format, jobs, cluster.devices, seed,
                          sorted({p.center for p in cluster.pools}), models,
-                         max(p.devices for p in cluster.pools))
+                         max(p.devices for p in cluster.pools), load)
     opts_for = _Options(quiet=json_, estimator=estimator, failures=failures, seed=seed,
                         timeline=plot is not None, sched_interval_s=sched_interval,
                         node_aware=node_aware)
@@ -179,38 +202,58 @@ def _register_simulate(app: typer.Typer) -> None:
             "--node-aware/--pooled", help="Place gangs on nodes (<= 1 node: within one node; "
             "larger: whole free nodes) or count devices per pool only. Default: node-aware "
             "with --cluster-gpus, pooled with --federation.", show_default=False)] = None,
+        load: Annotated[float, typer.Option(
+            "--load", help="Offered load of --trace-format synthetic (1.0 = the devices' "
+            "capacity in reference-device seconds).")] = 0.9,
+        scale_to: Annotated[int | None, typer.Option(
+            "--scale-to", help="Scale the cluster's accelerator pools to about N devices "
+            "(node counts rounded; e.g. the Alibaba nodes file down to a contended size).")
+        ] = None,
     ) -> None:
         """Replay a trace under each policy; one row per policy (JCT, wait, utilization...)."""
         simulate_run(trace=trace, trace_format=trace_format, federation=federation,
                      cluster_gpus=cluster_gpus, policy=policy, json_=json_, plot=plot,
                      failures=failures, estimator=estimator, jobs=jobs, models=models,
-                     sched_interval=sched_interval, seed=seed, node_aware=node_aware)
+                     sched_interval=sched_interval, seed=seed, node_aware=node_aware,
+                     load=load, scale_to=scale_to)
 
 
 def _register_bench(bench: typer.Typer) -> None:
     @bench.command("sim")
     def bench_sim_cmd(
         json_: JsonOpt = False,
-        jobs: Annotated[int, typer.Option("--jobs")] = 1_000_000,
-        gpus: Annotated[int, typer.Option("--gpus")] = 100_000,
+        contended: Annotated[bool, typer.Option(
+            "--contended", help="The long-queue case: offered load >= 1.1 of the "
+            "speed-weighted capacity, node-aware, failures on (defaults 100,000 jobs, "
+            "10,000 GPUs, load 1.1). Without it: the idle-queue case (1M jobs, 100K GPUs, "
+            "load 0.9 in reference-device seconds).")] = False,
+        jobs: Annotated[int | None, typer.Option("--jobs")] = None,
+        gpus: Annotated[int | None, typer.Option("--gpus")] = None,
         policy: Annotated[str, typer.Option("--policy")] = "suanwang",
-        load: Annotated[float, typer.Option("--load", help="Offered load.")] = 0.9,
+        load: Annotated[float | None, typer.Option("--load", help="Offered load.")] = None,
         sched_interval: Annotated[float, typer.Option(
             "--sched-interval", help="Seconds between policy calls (0 = every event).")] = 0.0,
         seed: Annotated[int, typer.Option("--seed")] = 0,
     ) -> None:
-        """Replay synthetic LLM jobs over a scaled federation (target: 1M jobs, 100K GPUs,
-        <= 60 s)."""
+        """Simulator speed: idle-queue case (1M jobs, 100K GPUs, <= 60 s) or --contended
+        (100K jobs, 10K GPUs, long queue, <= 60 s); reports jobs/s, events/s, queue length."""
         from suanwang.sim.bench import bench_sim
 
-        res = bench_sim(jobs=jobs, gpus=gpus, policy=policy, seed=seed, load=load,
+        d_jobs, d_gpus, d_load = ((100_000, 10_000, 1.1) if contended
+                                  else (1_000_000, 100_000, 0.9))
+        res = bench_sim(jobs=jobs or d_jobs, gpus=gpus or d_gpus, policy=policy, seed=seed,
+                        load=d_load if load is None else load, contended=contended,
                         sched_interval_s=sched_interval)
         if json_:
             print_json(res)
             return
-        table("bench sim", ["jobs", "gpus", "policy", "wall s", "events/s", "target s", "ok"],
-              [[res["jobs"], res["gpus"], res["policy"], res["wall_s"], res["events_per_s"],
-                res["target_wall_s"], res["meets_target"]]])
+        table(f"bench sim ({res['case']})",
+              ["jobs", "gpus", "policy", "load", "wall s", "jobs/s", "events/s",
+               "mean queue", "peak queue", "target s", "ok"],
+              [[res["jobs"], res["gpus"], res["policy"], res["load"], f"{res['wall_s']:.1f}",
+                f"{res['jobs_per_s']:,.0f}", f"{res['events_per_s']:,.0f}",
+                f"{res['mean_queue_len']:,.0f}", res["peak_queue_len"], res["target_wall_s"],
+                res["meets_target"]]])
 
     @bench.command("sched")
     def bench_sched_cmd(

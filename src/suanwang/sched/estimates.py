@@ -17,6 +17,7 @@ The driver (simulator or control loop) owns the estimator and feeds it; policies
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 from suanwang.sched.state import JobView
@@ -37,6 +38,8 @@ class UserHistoryEstimator:
     _err_model: float = 0.0
     _err_naive: float = 0.0
     min_samples: int = 50
+    recent: int = 0
+    _recent: dict = field(default_factory=dict)
 
     @property
     def skill(self) -> float:
@@ -65,10 +68,22 @@ class UserHistoryEstimator:
                 acc = sums[k] = [0.0, 0]
             acc[0] += runtime_s
             acc[1] += 1
-            means[k] = acc[0] / acc[1]
+            if self.recent > 0:
+                last = self._recent.get(k)
+                if last is None:
+                    last = self._recent[k] = deque(maxlen=self.recent)
+                last.append(runtime_s)
+                means[k] = sum(last) / len(last)
+            else:
+                means[k] = acc[0] / acc[1]
         self._log_sum += math.log(runtime_s)
         self._sum += runtime_s
         self._count += 1
+
+    def baseline_s(self) -> float:
+        """The know-nothing prediction: geometric mean of every completion so far (else
+        ``default_s``); what policies fall back to in proportion to ``1 - skill``."""
+        return math.exp(self._log_sum / self._count) if self._count else self.default_s
 
     def predict_s(self, job: JobView) -> float:
         est = self._mean_key.get((job.user, job.num_devices))

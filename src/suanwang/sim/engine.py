@@ -10,7 +10,9 @@ Time model of one run of a job on pool p (speed v): it holds its devices for
 ``staging + restart + remaining_work / v`` seconds, where staging copies its input over the WAN
 when the pool's center is not where the data lives, and restart (the job's restart cost) is paid
 only when resuming after a preemption or failure. A preempted or failed run keeps the work up to
-its last checkpoint (every ``checkpoint_interval_s`` wall seconds of compute) and loses the rest.
+its last checkpoint and loses the rest; checkpoints come every ``checkpoint_interval_s`` wall
+seconds of compute, the reliability model's failure-aware interval for that gang on that pool
+(:meth:`FailureModel.checkpoint_interval_s`), set on the job's view when the run starts.
 Both come from :mod:`suanwang.sched.state` (``overhead_s``, ``checkpointed_s``), the same
 definitions the policies predict with. With ``SimOptions(node_aware=True)`` gangs are placed on
 nodes (:class:`_Nodes`) and policies see free-node counts; otherwise devices are counted per pool.
@@ -200,11 +202,15 @@ class _Sim:
         self.epoch: dict[int, int] = {}  # runs of a job: events of older runs are stale
         self.run_overhead: dict[int, float] = {}  # job -> staging+restart of its current run
         self.log = JobLog(len(workload))
-        self.failures = FailureModel(cluster, seed=opts.seed) if opts.failures else None
+        self.reliability = FailureModel(cluster, seed=opts.seed)
+        self.failures = self.reliability if opts.failures else None
         self.preempts_possible = bool(getattr(policy, "preempts", False))
         self.busy = 0
         self.timeline: list[tuple[float, int]] = []
         self.events = 0
+        self.queue_area = 0.0  # integral of the queue length over virtual time (job-seconds)
+        self.queue_peak = 0
+        self._queue_t = math.nan
         self.accel_names = frozenset(p.accelerator for p in self.pools)
         self._columns()
 
@@ -259,7 +265,7 @@ class _Sim:
             accelerators=w.constraints[cons] if cons >= 0 else None,
             data_center=w.centers[dc] if dc >= 0 else None, data_bytes=self.c_bytes[i],
             model=w.models[self.c_model[i]] if self.c_model[i] >= 0 else None,
-            checkpoint_interval_s=w.checkpoint_interval_s, restart_cost_s=w.restart_cost_s)
+            restart_cost_s=w.restart_cost_s)
 
     # -- events -----------------------------------------------------------------------------
     def _push(self, t: float, kind: int, i: int) -> None:
@@ -302,6 +308,9 @@ class _Sim:
         self.total_free -= n
         self.busy += n
         self.tenant_devices[jv.tenant] = self.tenant_devices.get(jv.tenant, 0) + n
+        tau = self.reliability.checkpoint_interval_s(d.pool, n, self.w.checkpoint_stall_s)
+        if jv.checkpoint_interval_s != tau:
+            jv = replace(jv, checkpoint_interval_s=tau)
         self.running[i] = RunningView(job=jv, pool=d.pool, start_s=t)
         if jv.preemptible:
             _inc(self.running_prio, jv.priority)
@@ -367,6 +376,9 @@ class _Sim:
         while i < n or heap:
             t_arr = submit[i] if i < n else math.inf
             t = heap[0][0] if heap and heap[0][0] <= t_arr else t_arr
+            if self._queue_t == self._queue_t:  # not NaN: queue length since the last instant
+                self.queue_area += len(self.queue) * (t - self._queue_t)
+            self._queue_t = t
             while heap and heap[0][0] <= t:
                 _, _, kind, j, ep = heapq.heappop(heap)
                 if kind == _TICK:
@@ -398,6 +410,8 @@ class _Sim:
                 self.seq += 1
                 heapq.heappush(heap, (next_call, self.seq, _TICK, -1, 0))
                 tick_pending = True
+            if len(self.queue) > self.queue_peak:
+                self.queue_peak = len(self.queue)
             if self.opts.timeline:
                 self.timeline.append((t, self.busy))
             if self.opts.progress is not None and self.events - done_events >= \
@@ -417,5 +431,8 @@ def simulate(workload: Workload, cluster: SimCluster, policy, opts: SimOptions |
     sim = _Sim(workload, cluster, policy, opts)
     sim.run()
     wall_s = time.perf_counter() - t0
-    return summarize(policy.name, sim.log, cluster, workload, wall_s=wall_s, events=sim.events,
-                     timeline=sim.timeline)
+    res = summarize(policy.name, sim.log, cluster, workload, wall_s=wall_s, events=sim.events,
+                    timeline=sim.timeline)
+    res.mean_queue_len = sim.queue_area / res.makespan_s if res.makespan_s > 0 else 0.0
+    res.peak_queue_len = sim.queue_peak
+    return res

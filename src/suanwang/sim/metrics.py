@@ -2,6 +2,10 @@
 
 * JCT (job completion time) = end - submit; queueing delay (wait) = first start - submit;
   the tail: p99 and max wait, and the number of jobs that waited longer than 7 days.
+* bounded slowdown = JCT / max(run, 10 s) (Feitelson et al., JSSPP'97), run = the job's true
+  run time on a speed-1.0 device (the same denominator for every policy); mean and p99.
+* per-size-class mean JCT: gangs of 1, 2-8, 9-64 and > 64 devices (CPU-only jobs with 0
+  devices are in no class).
 * utilization = busy device-seconds / (devices x makespan); makespan = last end - first submit.
 * ETTR (effective training time ratio, failure_stats.md §3 item 5) = 1 - unproductive / busy
   device-seconds, unproductive being work lost to preemptions and failures since the last
@@ -19,6 +23,10 @@ import numpy as np
 from suanwang.sched.state import PoolView
 
 WEEK_S = 7 * 86400.0
+SLOWDOWN_BOUND_S = 10.0
+SIZE_CLASSES: tuple[tuple[str, int, int], ...] = (
+    ("1", 1, 1), ("2-8", 2, 8), ("9-64", 9, 64), (">64", 65, 1 << 62))
+"""(label, min devices, max devices) of the per-size-class JCT columns."""
 
 
 class JobLog:
@@ -94,6 +102,11 @@ class SimResult:
     timeline: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 2)))
     devices: int = 0
     constraints_dropped: int = 0
+    mean_bounded_slowdown: float = 0.0
+    p99_bounded_slowdown: float = 0.0
+    size_class_mean_jct_s: dict[str, float | None] = field(default_factory=dict)
+    mean_queue_len: float = 0.0
+    peak_queue_len: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -105,6 +118,10 @@ class SimResult:
             "rejected": self.rejected, "ettr": self.ettr, "cost": self.cost,
             "energy_kwh": self.energy_kwh, "preemptions": self.preemptions,
             "failures": self.failures, "constraints_dropped": self.constraints_dropped,
+            "mean_bounded_slowdown": self.mean_bounded_slowdown,
+            "p99_bounded_slowdown": self.p99_bounded_slowdown,
+            "size_class_mean_jct_s": dict(self.size_class_mean_jct_s),
+            "mean_queue_len": self.mean_queue_len, "peak_queue_len": self.peak_queue_len,
             "wall_s": self.wall_s, "events": self.events,
         }
 
@@ -124,6 +141,13 @@ def summarize(policy: str, log: JobLog, cluster, workload, *, wall_s: float, eve
         return float(f(a)) if len(a) else 0.0
 
     busy = log.busy_device_s
+    run = np.maximum(np.asarray(workload.runtime_s, dtype=float)[done], SLOWDOWN_BOUND_S)
+    bsld = jct / run
+    sizes = np.asarray(workload.num_devices)[done]
+    classes = {}
+    for label, lo, hi in SIZE_CLASSES:
+        sel = (sizes >= lo) & (sizes <= hi)
+        classes[label] = float(jct[sel].mean()) if sel.any() else None
     return SimResult(
         policy=policy, jobs=len(workload), finished=int(done.sum()), rejected=log.rejected_jobs,
         mean_jct_s=stat(jct, np.mean), p50_jct_s=stat(jct, lambda a: np.percentile(a, 50)),
@@ -135,4 +159,7 @@ def summarize(policy: str, log: JobLog, cluster, workload, *, wall_s: float, eve
         cost=log.cost, energy_kwh=log.energy_j / 3.6e6, preemptions=log.preemptions,
         failures=log.failures, wall_s=wall_s, events=events, jct_s=jct,
         timeline=np.asarray(timeline, dtype=float).reshape(-1, 2), devices=devices,
-        constraints_dropped=log.constraints_dropped)
+        constraints_dropped=log.constraints_dropped,
+        mean_bounded_slowdown=stat(bsld, np.mean),
+        p99_bounded_slowdown=stat(bsld, lambda a: np.percentile(a, 99)),
+        size_class_mean_jct_s=classes)

@@ -24,6 +24,9 @@ class Workload:
     wall-time limit (0 = none). ``data_center`` indexes ``centers`` (-1 = no data to stage).
     ``model`` indexes ``models`` (catalog model names, -1 = unknown): jobs with a model get
     job-specific speeds per accelerator from the planner's throughput model.
+    ``checkpoint_stall_s`` is the blocking time of one checkpoint save: with the job MTBF of a
+    gang on a pool it gives the run's failure-aware ``checkpoint_interval_s`` (the engine asks
+    the reliability model); ``restart_cost_s`` is paid when a run resumes.
     """
 
     name: str
@@ -44,7 +47,7 @@ class Workload:
     data_bytes: np.ndarray | None = None
     model: np.ndarray | None = None
     models: list[str] = field(default_factory=list)
-    checkpoint_interval_s: float = 3600.0
+    checkpoint_stall_s: float = 30.0
     restart_cost_s: float = 120.0
     notes: list[str] = field(default_factory=list)
 

@@ -159,11 +159,10 @@ def test_registry_unknown_policy():
         get_policy("nope")
 
 
-def test_suanwang_starvation_guard_is_opt_in():
-    # A long job that waited more than factor x the queue's mean prediction goes first when the
-    # guard is on (it then holds the EASY reservation); off by default (see docs: it cost more
-    # mean JCT than it saved in tail on Helios).
+def test_suanwang_anchor_after_patience():
+    # A long 4-device job that waited less than the patience bound yields to a short one;
+    # once it waited patience_s it is considered first and starts (or holds the reservation).
     st = state([pool(4)])
     q = [job(1, 4, est=10_000, submit=0), job(2, 4, est=100, submit=40_000)]
     assert starts(SuanwangPolicy().decide(st, q, 40_000.0)) == [2]
-    assert starts(SuanwangPolicy(starvation_factor=3.0).decide(st, q, 40_000.0)) == [1]
+    assert starts(SuanwangPolicy(patience_s=30_000.0).decide(st, q, 40_000.0)) == [1]

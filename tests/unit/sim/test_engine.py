@@ -15,6 +15,7 @@ from suanwang.sched.registry import POLICIES, get_policy
 from suanwang.sched.state import ClusterState, JobView, RunningView, checkpointed_s
 from suanwang.sim.cluster import homogeneous, load_cluster
 from suanwang.sim.engine import SimOptions, _Sim, simulate
+from suanwang.sim.failures import FailureModel
 from suanwang.sim.traces.synthetic import synthetic_llm
 from suanwang.sim.workload import Workload
 
@@ -83,8 +84,9 @@ class LiveLoop:
     ``ClusterState`` and the queue from the records, asks the policy and applies the decisions
     to the records. The test plays the backends: it reports job ends (``finish``)."""
 
-    def __init__(self, policy, pools, clock):
+    def __init__(self, policy, pools, clock, interval_for=None):
         self.policy = policy
+        self.interval_for = interval_for  # (pool, devices) -> checkpoint interval (plan's)
         self.pools = pools
         self.clock = clock
         self.queued: dict[int, dict] = {}  # job id -> JobView fields
@@ -129,6 +131,9 @@ class LiveLoop:
         for d in decisions:
             if isinstance(d, Start):
                 job = self.queued.pop(d.job_id)
+                if self.interval_for is not None:
+                    job = {**job, "checkpoint_interval_s": self.interval_for(
+                        d.pool, job["num_devices"])}
                 self.running[d.job_id] = {"job": job, "pool": d.pool, "start_s": now_s}
         return decisions
 
@@ -139,7 +144,7 @@ def _records(wl: Workload) -> list[dict]:
     tenants = [wl.tenants[t] for t in wl.tenant.tolist()] if wl.tenant is not None else users
     return [{"job_id": i, "user": u, "tenant": g, "num_devices": int(n), "submit_s": float(t),
              "priority": int(p), "estimate_s": None,
-             "checkpoint_interval_s": wl.checkpoint_interval_s,
+             "checkpoint_interval_s": 0.0,
              "restart_cost_s": wl.restart_cost_s, "done_s": 0.0, "restarts": 0}
             for i, (t, n, u, g, p) in enumerate(zip(wl.submit_s.tolist(),
                                                       wl.num_devices.tolist(), users, tenants,
@@ -149,7 +154,11 @@ def _records(wl: Workload) -> list[dict]:
 def _drive_live(name: str, wl: Workload, devices: int) -> list[tuple[float, list]]:
     """Run the live loop against a fake clock; the "backend" ends jobs at their true times."""
     now = [0.0]
-    loop = LiveLoop(get_policy(name), homogeneous(devices).pools, clock=lambda: now[0])
+    cluster = homogeneous(devices)
+    model = FailureModel(cluster)
+    loop = LiveLoop(get_policy(name), cluster.pools, clock=lambda: now[0],
+                    interval_for=lambda p, n: model.checkpoint_interval_s(
+                        p, n, wl.checkpoint_stall_s))
     records = _records(wl)
     runtime = wl.runtime_s.tolist()
     ends: dict[int, float] = {}
@@ -206,18 +215,23 @@ def test_policy_does_not_mutate_its_inputs():
 
 
 def test_checkpoint_resume_known_answer():
-    """An 8-device job (10,000 s, checkpoint every 3600 s, restart 120 s) is preempted at
-    5000 s by a 100-s priority-1 job: it keeps 3600 s, loses 1400 s x 8, resumes at 5100 s,
-    pays 120 s and runs the remaining 6400 s: ends at 11,620 s; unproductive 12,160 device-s."""
+    """An 8-device job (10,000 s, restart 120 s) is preempted at 5000 s by a 100-s priority-1
+    job. It checkpoints every tau s, the reliability model's failure-aware interval for 8
+    devices on this pool (Daly, stall 2 s); it keeps floor(5000 / tau) tau s, resumes at 5100 s,
+    pays 120 s and runs the rest."""
     wl = Workload(name="k", submit_s=np.array([0.0, 5000.0]),
                   runtime_s=np.array([10_000.0, 100.0]), num_devices=np.array([8, 8]),
                   user=np.array([0, 1]), users=["a", "b"], priority=np.array([0, 1]),
-                  checkpoint_interval_s=3600.0, restart_cost_s=120.0)
+                  checkpoint_stall_s=2.0, restart_cost_s=120.0)
+    cluster = homogeneous(8)
+    tau = FailureModel(cluster).checkpoint_interval_s(0, 8, 2.0)
+    assert 600.0 < tau < 5000.0  # failure-aware, not a fixed constant
+    kept = math.floor(5000.0 / tau) * tau
     for name in ("priority", "suanwang"):
-        sim = _Sim(wl, homogeneous(8), get_policy(name), SimOptions())
+        sim = _Sim(wl, cluster, get_policy(name), SimOptions())
         sim.run()
-        assert sim.log.end == [11_620.0, 5100.0], name
-        assert sim.log.unproductive_device_s == pytest.approx(12_160.0)
+        assert sim.log.end == pytest.approx([5100.0 + 120.0 + 10_000.0 - kept, 5100.0]), name
+        assert sim.log.unproductive_device_s == pytest.approx((5000.0 - kept + 120.0) * 8)
         assert sim.log.preemptions == 1
 
 

@@ -65,7 +65,7 @@ def synthetic_llm(jobs: int, devices: int, *, load: float = 0.9, seed: int = 0,
         name=f"synthetic-llm-{jobs}", submit_s=submit, runtime_s=runtime,
         num_devices=num.astype(np.int64), user=user, users=[f"u{i}" for i in range(users)],
         tenant=tenant, tenants=[f"t{i}" for i in range(tenants)], estimate_s=estimate,
-        priority=priority, checkpoint_interval_s=1800.0, restart_cost_s=300.0)
+        priority=priority, checkpoint_stall_s=60.0, restart_cost_s=300.0)
     if with_models:
         names = sorted(set(MODEL_BY_SIZE.values()))
         wl.models = names
