@@ -33,7 +33,8 @@ FlashAttention iff ``--use-flash-attn``), else a fused-attention kernel named in
 (FlashAttention, flash-attn, FA2/FA3, SDPA) -> flash, else a source dated 2022 or earlier ->
 materialized (no large-scale stack shipped FlashAttention before 2023), else the default
 (flash). ``notes`` saying "untied embeddings" / "tied embeddings" set the tie (else tied, as
-above); "HSDP (shard within node" sets ``shard_size`` to the node's GPUs. Unknown
+above); "HSDP (shard within node" sets ``shard_size`` to the node's GPUs; "kv-channels N"
+(Megatron's flag) sets ``head_size``. Unknown
 ``sequence_parallel`` is resolved JOINTLY with micro_batch, recompute and zero_stage (the
 fastest combination that fits), not one field at a time.
 """
@@ -225,6 +226,15 @@ def _tied(row: RunRow) -> bool:
     return "untied embeddings" not in row.get("notes").lower()
 
 
+KV_CHANNELS = re.compile(r"kv-channels (\d+)")
+
+
+def _kv_channels(row: RunRow) -> int:
+    """Head size stated in ``notes`` as Megatron's ``--kv-channels N`` (0 when not stated)."""
+    found = KV_CHANNELS.search(row.get("notes"))
+    return int(found.group(1)) if found else 0
+
+
 def row_model(row: RunRow) -> tuple[ModelSpec, list[str]]:
     """The row's model shape, with the defaults the module docstring lists."""
     notes: list[str] = []
@@ -234,7 +244,7 @@ def row_model(row: RunRow) -> tuple[ModelSpec, list[str]]:
     kind = _stated(row, "ffn_kind", ("gelu", "swiglu")) or ("swiglu" if ffn != 4 * h
                                                             else "gelu")
     tied = _tied(row)
-    extra = {"head_size": _int(row, "head_size", 0, minimum=0),
+    extra = {"head_size": _int(row, "head_size", 0, minimum=0) or _kv_channels(row),
              "experts": _int(row, "experts", 1), "top_k": _int(row, "top_k", 1),
              "expert_ffn_hidden": _int(row, "expert_ffn_hidden", 0, minimum=0)}
     vocab = _int(row, "vocab", 0)
