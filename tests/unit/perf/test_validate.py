@@ -149,3 +149,6 @@ def test_stack_facts_from_cells_and_notes():
                      "d": "materialized", "e": "flash"}
     assert row_model(rows[4])[0].tied_embeddings is False
     assert row_model(rows[0])[0].tied_embeddings is True
+    gemma = parse_runs(header + "g,Y,m,4,1024,8,2048,1000,8,A100-SXM-80GB,8,1,1,8,1,,"
+                                "kv-channels 256 x heads 8\n")[0]
+    assert row_model(gemma)[0].head_dim == 256 and row_model(rows[0])[0].head_dim == 128
