@@ -39,7 +39,17 @@ def create_app(db_url: str | None = None, *, federation: Federation | Path | str
     by /centers and planned on by /plans; with ``sync_centers`` the factory writes them (and
     their seed prices) into the store once.
     """
-    from suanwang.api.routes import admin, billing, centers, explore, jobs, network, plans
+    from suanwang.api.routes import (
+        admin,
+        billing,
+        centers,
+        explore,
+        jobs,
+        leases,
+        network,
+        plans,
+        products,
+    )
     from suanwang.store.db import make_engine, session_factory
 
     fed = _federation(federation)
@@ -60,7 +70,7 @@ def create_app(db_url: str | None = None, *, federation: Federation | Path | str
     app.state.ctx = ctx
     errors.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (jobs, plans, explore, centers, network, billing, admin):
+    for module in (jobs, plans, explore, centers, network, billing, admin, products, leases):
         api.include_router(module.router)
     _include_sim(api)
     app.include_router(api)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from suanwang.control.finish import ts
-from suanwang.control.planning import plan_job
+from suanwang.control.market import plan_with_products
 from suanwang.core.errors import ConfigError, InfeasibleError, NotFoundError
 from suanwang.store import dispatch as q
 from suanwang.store import jobs as repo
@@ -64,7 +64,7 @@ def admit_pending(ctl: Controller, now: float) -> int:
     plans: dict[int, dict | Exception] = {}
     for job_id, spec in unplanned:  # outside the write transaction: planning takes time
         try:
-            plans[job_id] = plan_job(ctl.fed, spec)
+            plans[job_id] = plan_with_products(ctl.fed, spec, read=ctl.read)
         except (InfeasibleError, ConfigError, NotFoundError) as exc:
             plans[job_id] = exc
     admitted = 0

@@ -154,6 +154,9 @@ class TrainingSpec(_Strict):
     global_batch: int = Field(1024, ge=1, le=100_000_000)
     precision: Literal["bf16", "fp16", "fp8", "fp32", "tf32"] = "bf16"
     attention: Literal["flash", "materialized"] = "flash"  # perf.stack: fused kernel by default
+    software: list[Ident] = Field(default_factory=list, max_length=64)  # marketplace products
+    base_model: Ident | None = None  # a marketplace model product
+    datasets: list[Ident] = Field(default_factory=list, max_length=64)  # dataset products
     constraints: Constraints = Field(default_factory=Constraints)
     checkpoint: CheckpointOverrides | None = None
     runtime: RuntimeOverrides | None = None
@@ -174,6 +177,8 @@ class BatchSpec(_Strict):
     accelerator: Ident | None = None
     walltime_s: Seconds = Field(gt=0, le=30 * 86400.0)
     software: list[Ident] = Field(default_factory=list, max_length=64)
+    base_model: Ident | None = None  # a marketplace model product (docs/marketplace.md)
+    datasets: list[Ident] = Field(default_factory=list, max_length=64)  # dataset products
     constraints: Constraints = Field(default_factory=Constraints)
 
     @model_validator(mode="after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_CEILING, Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
@@ -20,20 +21,23 @@ def preview(spec: Annotated[JobSpec, Body()], request: Request, tenant: Scope,
             session: ReadSession) -> PlanPublic:
     """The planner's options for ``spec`` at the gang size the controller would use, each with
     the hold admission would place (store.billing.quote)."""
-    from suanwang.control.planning import plan_job
+    from suanwang.control.market import plan_with_products
     from suanwang.store.billing import quote
 
     doc = spec_to_dict(spec)
-    plan = plan_job(context(request).federation, doc)
+    plan = plan_with_products(context(request).federation, doc, session)
     options = []
     for key, p in plan["pools"].items():
         center, accelerator = key.split("/", 1)
+        transfer = Decimal(p.get("transfer_cost", "0")).quantize(Decimal("0.0001"), ROUND_CEILING)
         placement = {"center": center, "accelerator": accelerator, "devices": plan["devices"],
                      "nodes": p["nodes"], "duration_s": p["time_s"]}
         options.append(PlanOption(center=center, accelerator=accelerator,
                                   devices=plan["devices"], nodes=p["nodes"], time_s=p["time_s"],
                                   checkpoint_every_s=p["checkpoint_every_s"],
-                                  planner_cost=p["cost"], hold=quote(session, doc, placement)))
+                                  planner_cost=p["cost"],
+                                  hold=quote(session, doc, placement) + transfer,
+                                  transfer_s=p.get("transfer_s", 0.0), transfer_cost=transfer))
     options.sort(key=lambda o: o.time_s)
     return PlanPublic(kind=doc["kind"], devices=plan["devices"], estimate_s=plan["estimate_s"],
                       source=plan["source"], options=options)

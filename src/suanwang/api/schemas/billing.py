@@ -132,7 +132,8 @@ class LedgerPublic(Out):
 
 
 class PriceCreate(In):
-    kind: Literal["device_hour", "node_hour", "energy_kwh", "software_hour", "lease_hour"]
+    kind: Literal["device_hour", "node_hour", "energy_kwh", "software_hour", "lease_hour",
+                  "transfer_gb"]
     center: Label
     resource: Label
     price: PriceIn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from suanwang.api.schemas.common import MoneyOut, Out
@@ -83,6 +84,8 @@ class PlanOption(Out):
     checkpoint_every_s: float
     planner_cost: float
     hold: MoneyOut
+    transfer_s: float = 0.0  # WAN copy of attached models/datasets (plan.market)
+    transfer_cost: MoneyOut = Decimal(0)
 
 
 class PlanPublic(Out):

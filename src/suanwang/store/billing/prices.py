@@ -20,7 +20,7 @@ from suanwang.store.models import PriceItem
 from suanwang.store.models.billing import PRICE_KINDS
 
 UNITS = {"device_hour": "device-hour", "node_hour": "node-hour", "energy_kwh": "kWh",
-         "software_hour": "node-hour", "lease_hour": "device-hour"}
+         "software_hour": "node-hour", "lease_hour": "device-hour", "transfer_gb": "GB"}
 ANY = "*"
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from suanwang.store import usage as usage_repo
 from suanwang.store.billing import ledger
 from suanwang.store.billing.invoices import append_line
+from suanwang.store.billing.market import settle_products
 from suanwang.store.billing.prices import ANY, UNITS, price_segments
 from suanwang.store.billing.rounding import quantity
 from suanwang.store.models import InvoiceLine, Job, UsageRecord
@@ -35,8 +36,10 @@ def settle(session: Session, job_id: int) -> Decimal:
     job = session.get(Job, job_id)
     if job is None:
         raise ValueError(f"no job {job_id}")
-    for rec in usage_repo.usage_for_job(session, job_id):
+    records = usage_repo.usage_for_job(session, job_id)
+    for rec in records:
         _price_usage(session, job, rec)
+    settle_products(session, job, records)  # marketplace, transfers, lease credits (#13)
     total = sum(session.execute(select(InvoiceLine.amount)
                                 .where(InvoiceLine.job_id == job_id)).scalars(), Decimal(0))
     ledger.release_hold(session, job_id)

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from suanwang.store.base import Base, DecimalText, Money, UTCDateTime, utcnow
 
-PRICE_KINDS = ("device_hour", "node_hour", "energy_kwh", "software_hour", "lease_hour")
+PRICE_KINDS = ("device_hour", "node_hour", "energy_kwh", "software_hour", "lease_hour",
+               "transfer_gb")
 LEDGER_KINDS = ("topup", "hold", "release", "charge", "adjustment")
-LINE_KINDS = ("resource", "energy", "software", "lease")
+LINE_KINDS = ("resource", "energy", "software", "lease", "transfer")
 
 
 class PriceItem(Base):

@@ -1,0 +1,106 @@
+"""Marketplace jobs through the real controller (sim centers): products restrict placement,
+settlement bills products and transfers, provider statements add up, leases cover usage."""
+
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from suanwang.store import jobs as repo
+from suanwang.store import leases, market
+from suanwang.store.billing.market import provider_statement
+from suanwang.store.billing.prices import add_price
+from suanwang.store.models import InvoiceLine
+from suanwang.store.tenants import create_tenant
+
+TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
+CENTERS = ["local", "beijing-ai", "shanghai-ai", "wuhan-ai", "guiyang-ai", "wuxi-sc",
+           "tianjin-sc"]
+
+
+def _run(p, ids, timeout=60):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        p.ctl.tick()
+        with p.read() as s:
+            jobs = [repo.get_job(s, i, tenant_id=None) for i in ids]
+        if all(j.state in TERMINAL for j in jobs):
+            return jobs
+        time.sleep(0.1)
+    raise AssertionError([(j.id, j.state, j.reason) for j in jobs])
+
+
+def _products(p):
+    with p.write() as s:
+        prov = create_tenant(s, "provider", balance=Decimal(0))[0].id
+        market.create_product(s, prov, {"name": "openfoam", "kind": "software",
+                                        "centers": ["tianjin-sc"], "price_unit": "node_hour",
+                                        "price": Decimal("2")}, CENTERS)
+        market.create_product(s, prov, {"name": "lammps", "kind": "software",
+                                        "centers": ["wuxi-sc", "tianjin-sc"],
+                                        "price_unit": "use", "price": Decimal("5")}, CENTERS)
+        market.create_product(s, prov, {"name": "corpus", "kind": "dataset",
+                                        "home_center": "wuxi-sc", "size_bytes": 2 * 10**12,
+                                        "price_unit": "gb", "price": Decimal("0.001")}, CENTERS)
+        add_price(s, kind="transfer_gb", center="*", resource="*", price=Decimal("0.02"),
+                  valid_from=datetime(2000, 1, 1, tzinfo=UTC))
+        s.commit()
+    return prov
+
+
+def test_products_place_bill_and_pay_the_provider(platform):
+    p = platform
+    prov = _products(p)
+    base = {"kind": "batch", "command": "x", "nodes": 2, "node_type": "CPU-2xEPYC9654",
+            "walltime_s": 600}
+    with p.write() as s:
+        ids = [repo.create_job(s, tenant_id=p.tenant, spec={**base, "name": n, **extra}).id
+               for n, extra in (("cfd", {"software": ["openfoam"]}),
+                                ("md", {"software": ["lammps"], "datasets": ["corpus"],
+                                        "constraints": {"centers": ["tianjin-sc"]}}),
+                                ("none", {"software": ["nope"]}))]
+        s.commit()
+    cfd, md, none = _run(p, ids)
+    assert cfd.state == "SUCCEEDED" and cfd.placement["center"] == "tianjin-sc"
+    assert md.state == "SUCCEEDED" and md.placement["center"] == "tianjin-sc"
+    assert none.state == "FAILED" and none.reason == "infeasible"
+    with p.read() as s:
+        lines = s.query(InvoiceLine).filter(InvoiceLine.tenant_id == p.tenant).all()
+        soft = [ln for ln in lines if ln.kind == "software"]
+        assert {ln.description.split(": ", 1)[1] for ln in soft} == {
+            "software openfoam v1 per node-hour", "software lammps v1 per use",
+            "dataset corpus v1 per GB"}
+        transfer = [ln for ln in lines if ln.kind == "transfer"]
+        assert len(transfer) == 1 and transfer[0].amount == Decimal("40.0000")  # 2,000 GB
+        assert "wuxi-sc -> tianjin-sc" in transfer[0].description
+        paid = sum((ln.amount for ln in soft), Decimal(0))
+        period = soft[0].at.strftime("%Y-%m")
+        st = provider_statement(s, prov, period)
+        assert st["total"] == paid > 0
+        assert {x["name"] for x in st["products"]} == {"openfoam", "lammps", "corpus"}
+
+
+def test_usage_inside_a_lease_is_not_billed_again(platform):
+    p = platform
+    now = datetime.now(UTC)
+    with p.write() as s:
+        lease = leases.create_lease(s, p.tenant, center="shanghai-ai", accelerator="H800",
+                                    devices=16, start=now - timedelta(minutes=1),
+                                    end=now + timedelta(hours=2))
+        s.commit()
+        lease_amount = lease.amount
+    spec = {"kind": "batch", "name": "in-lease", "command": "x", "nodes": 2,
+            "accelerator": "H800", "walltime_s": 600,
+            "constraints": {"centers": ["shanghai-ai"]}}
+    with p.write() as s:
+        jid = repo.create_job(s, tenant_id=p.tenant, spec=spec).id
+        s.commit()
+    (job,) = _run(p, [jid])
+    assert job.state == "SUCCEEDED"
+    with p.read() as s:
+        lines = s.query(InvoiceLine).filter(InvoiceLine.job_id == jid).all()
+        resource = sum(ln.amount for ln in lines if ln.kind == "resource")
+        credit = sum(ln.amount for ln in lines if ln.kind == "lease")
+        assert resource > 0 and credit == -resource  # the lease already paid for the devices
+        lease_line = s.query(InvoiceLine).filter(InvoiceLine.idempotency_key
+                                                 == f"lease:{lease.id}").one()
+        assert lease_line.amount == lease_amount  # billed whole, used or not
