@@ -15,6 +15,7 @@ from suanwang.cli import (
     client_cmd,
     control_cmd,
     crosscenter_cmd,
+    market_cmd,
     perf_cmd,
     placement_cmd,
     reliability_cmd,
@@ -59,7 +60,8 @@ def _root(
 
 
 for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd,
-                crosscenter_cmd, calibration_cmd, serve_cmd, client_cmd, control_cmd, slurm_cmd):
+                crosscenter_cmd, calibration_cmd, serve_cmd, client_cmd, control_cmd, slurm_cmd,
+                market_cmd):
     _module.register(app, bench)
 
 

@@ -1,0 +1,180 @@
+"""Marketplace and lease commands against a running ``suanwang serve`` (docs/marketplace.md):
+``suanwang products list|show|create|update|statement`` and ``suanwang lease
+create|list|cancel``. They read ``SUANWANG_URL`` and ``SUANWANG_TOKEN`` like ``submit``; an HTTP
+4xx (a 409 lease conflict names the earliest start that fits) is one line and exit code 2."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+
+from suanwang.cli.client_cmd import Client, JsonOpt
+from suanwang.cli.output import console, print_json, table
+from suanwang.core.errors import ConfigError
+
+products = typer.Typer(help="Browse, list and price marketplace products (software, models, "
+                       "datasets).", no_args_is_help=True)
+lease = typer.Typer(help="Lease dedicated capacity at a center for a time window.",
+                    no_args_is_help=True)
+
+
+def _product_rows(rows: list[dict]) -> list[list[Any]]:
+    return [[p["name"], p["version"], p["kind"], p["title"],
+             ", ".join(p["centers"]) or p["home_center"] or "",
+             f"{p['price']} / {p['price_unit']}"] for p in rows]
+
+
+@products.command("list")
+def list_cmd(kind: Annotated[str | None, typer.Option(help="software | model | dataset")] = None,
+             q: Annotated[str | None, typer.Option("--search", "-q",
+                                                   help="Text in name/title/description.")] = None,
+             center: Annotated[str | None, typer.Option(help="Installed or stored there.")] = None,
+             mine: Annotated[bool, typer.Option(help="Only products I provide.")] = False,
+             json_: JsonOpt = False) -> None:
+    """Products (latest versions), optionally filtered."""
+    params = {k: v for k, v in (("kind", kind), ("q", q), ("center", center)) if v}
+    if mine:
+        params["mine"] = "true"
+    doc = Client().call("GET", "/products", params=params)
+    if json_:
+        print_json(doc)
+        return
+    table("Products", ["name", "v", "kind", "title", "where", "price"],
+          _product_rows(doc["data"]))
+
+
+@products.command("show")
+def show_cmd(name: str, json_: JsonOpt = False) -> None:
+    """One product with its version history."""
+    doc = Client().call("GET", f"/products/{name}")
+    if json_:
+        print_json(doc)
+        return
+    p = doc["product"]
+    console.print(f"[bold]{p['name']}[/] v{p['version']} ({p['kind']}) {p['title']} "
+                  f"{p['release']}\n{p['description']}", highlight=False)
+    table("Versions", ["name", "v", "kind", "title", "where", "price"],
+          _product_rows(doc["versions"]))
+
+
+def _body(**kw: Any) -> dict:
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in kw.items()
+            if v not in (None, [], "")}
+
+
+@products.command("create")
+def create_cmd(name: str,
+               kind: Annotated[str, typer.Option(help="software | model | dataset")],
+               price: Annotated[Decimal, typer.Option(help="Price per --price-unit.")],
+               price_unit: Annotated[str, typer.Option(
+                   help="use | node_hour | device_hour | gb")] = "node_hour",
+               center: Annotated[list[str] | None, typer.Option(
+                   "--center", help="Where software is installed (repeat).")] = None,
+               home_center: Annotated[str | None, typer.Option(
+                   help="Where a model/dataset is stored.")] = None,
+               size_bytes: Annotated[int | None, typer.Option(min=0)] = None,
+               title: str = "", release: str = "", description: str = "",
+               json_: JsonOpt = False) -> None:
+    """List a new product; you become its provider."""
+    doc = Client().call("POST", "/products", json=_body(
+        name=name, kind=kind, price=price, price_unit=price_unit, centers=center or [],
+        home_center=home_center, size_bytes=size_bytes, title=title, release=release,
+        description=description))
+    if json_:
+        print_json(doc)
+    else:
+        console.print(f"product {doc['name']} v{doc['version']} listed", highlight=False)
+
+
+@products.command("update")
+def update_cmd(name: str,
+               price: Annotated[Decimal | None, typer.Option()] = None,
+               price_unit: Annotated[str | None, typer.Option()] = None,
+               center: Annotated[list[str] | None, typer.Option("--center")] = None,
+               description: Annotated[str | None, typer.Option()] = None,
+               json_: JsonOpt = False) -> None:
+    """Add a version of your product (a price change is a new version)."""
+    doc = Client().call("PATCH", f"/products/{name}", json=_body(
+        price=price, price_unit=price_unit, centers=center, description=description))
+    if json_:
+        print_json(doc)
+    else:
+        console.print(f"product {doc['name']} v{doc['version']}", highlight=False)
+
+
+@products.command("statement")
+def statement_cmd(period: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
+                  json_: JsonOpt = False) -> None:
+    """What your products earned in a month."""
+    doc = Client().call("GET", "/provider-statement", params={"period": period} if period
+                        else {})
+    if json_:
+        print_json(doc)
+        return
+    table(f"Statement {doc['period']} ({doc['currency']})",
+          ["product", "v", "kind", "lines", "quantity", "amount"],
+          [[p["name"], p["version"], p["kind"], p["lines"], p["quantity"], p["amount"]]
+           for p in doc["products"]] + [["total", "", "", "", "", doc["total"]]])
+
+
+def _when(text: str | None, field: str) -> datetime:
+    if not text:
+        return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"not an ISO 8601 time: {text!r}", field=field) from None
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+@lease.command("create")
+def lease_create_cmd(center: Annotated[str, typer.Option()],
+                     accelerator: Annotated[str, typer.Option()],
+                     devices: Annotated[int, typer.Option(min=1)],
+                     hours: Annotated[float, typer.Option(min=0.01, help="Length.")] = 24.0,
+                     start: Annotated[str | None, typer.Option(
+                         help="ISO 8601 (UTC if no zone); default: in a minute")] = None,
+                     json_: JsonOpt = False) -> None:
+    """Lease DEVICES of ACCELERATOR at CENTER for HOURS from START (billed whole)."""
+    t0 = _when(start, "start")
+    doc = Client().call("POST", "/leases", json={
+        "center": center, "accelerator": accelerator, "devices": devices,
+        "start": t0.isoformat(), "end": (t0 + timedelta(hours=hours)).isoformat()})
+    if json_:
+        print_json(doc)
+    else:
+        console.print(f"lease {doc['id']}: {doc['devices']} x {doc['accelerator']} at "
+                      f"{doc['center']} {doc['start']} .. {doc['end']}, {doc['amount']}",
+                      highlight=False)
+
+
+@lease.command("list")
+def lease_list_cmd(json_: JsonOpt = False) -> None:
+    """Your leases."""
+    doc = Client().call("GET", "/leases")
+    if json_:
+        print_json(doc)
+        return
+    table("Leases", ["id", "center", "accelerator", "devices", "start", "end", "state",
+                     "amount"],
+          [[x["id"], x["center"], x["accelerator"], x["devices"], x["start"][:16],
+            x["end"][:16], x["state"], x["amount"]] for x in doc["data"]])
+
+
+@lease.command("cancel")
+def lease_cancel_cmd(lease_id: Annotated[int, typer.Argument(min=1)],
+                     json_: JsonOpt = False) -> None:
+    """Cancel a lease (refunded before its start; ends now after it)."""
+    doc = Client().call("POST", f"/leases/{lease_id}/cancel")
+    if json_:
+        print_json(doc)
+    else:
+        console.print(f"lease {doc['id']}: {doc['state']}", highlight=False)
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.add_typer(products, name="products")
+    app.add_typer(lease, name="lease")
