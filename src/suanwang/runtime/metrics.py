@@ -56,8 +56,9 @@ def summarize(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     ``state``/``ok``/``reason``/``rc`` come from the ``end`` event (``RUNNING`` without one);
     ``final_step`` is where the model stands (the last ``finish``, ``step`` or ``resume``), and
     ``saved_step`` the newest committed checkpoint. ``ettr`` is net of checkpoint cost:
-    clean step time (median of steps without a checkpoint stall, first step of each attempt
-    excluded) x steps kept / wall; ``ettr_gross`` = summed time of the steps kept / wall (the
+    clean step time (mean of the steps no checkpoint touched: no stall, no overlap with a
+    save's start-to-commit window, not the first step of an attempt) x steps kept / wall;
+    ``ettr_gross`` = summed time of the steps kept / wall (the
     definition ByteRobust and Llama 3 use). A step is kept if no later attempt recomputed it.
     Several invocations (rotated timelines concatenated) add up: wall is the sum of their
     start-to-end times; steps a resume went back over count as lost, also across invocations
@@ -71,7 +72,7 @@ def summarize(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     lost = [e for e in steps if last_done[e["step"]] is not e]
     wall = _wall(ev)
     gross = sum(e["step_time_s"] for e in last_done.values())
-    clean = _clean_step_s(steps)
+    clean = _clean_step_s(ev, steps)
     net = clean * len(last_done) if clean is not None else gross
     end = next((e for e in reversed(ev) if e["event"] == "end"), None)
     failures = [e for e in ev if e["event"] == "failure"]
@@ -132,15 +133,26 @@ def _wall(ev: list[dict[str, Any]]) -> float:
     return total
 
 
-def _clean_step_s(steps: list[dict[str, Any]]) -> float | None:
+def _clean_step_s(ev: list[dict[str, Any]], steps: list[dict[str, Any]]) -> float | None:
+    """Mean time of the steps no checkpoint touched: no stall in them, their compute not
+    overlapping any save's start-to-commit window, not the first step of an attempt."""
+    windows, begun = [], {}
+    for e in ev:
+        key = (e["attempt"], e.get("step"))
+        if e["event"] == "ckpt_start":
+            begun[key] = e["t"]
+        elif e["event"] in ("ckpt_committed", "ckpt_persisted", "ckpt_refused") and key in begun:
+            windows.append((begun.pop(key), e["t"]))
+    windows += [(t, float("inf")) for t in begun.values()]  # never committed (killed)
     firsts, seen = set(), set()
     for i, e in enumerate(steps):
         if e["attempt"] not in seen:
             seen.add(e["attempt"])
             firsts.add(i)
     clean = [e["step_time_s"] for i, e in enumerate(steps)
-             if i not in firsts and not e.get("ckpt_stall_s")]
-    return _median(clean) if clean else None
+             if i not in firsts and not e.get("ckpt_stall_s")
+             and not any(a < e["t"] and e["t"] - e["step_time_s"] < b for a, b in windows)]
+    return sum(clean) / len(clean) if clean else None
 
 
 def _final_step(ev: list[dict[str, Any]]) -> int:
