@@ -39,6 +39,7 @@ from sqlalchemy import Engine, insert
 from suanwang.backends.base import AttemptState, BackendStatus, Handle, attempt_key
 from suanwang.control.centers import Centers
 from suanwang.control.finish import LIVE, AttemptInfo, finish, ingest_events, lost_status, meter
+from suanwang.control.leasing import decide as lease_decide
 from suanwang.control.recovery import RetryPolicy
 from suanwang.control.submitting import attempt_spec
 from suanwang.control.views import ViewCache, build_pools
@@ -262,7 +263,7 @@ class Controller:
             return
         now = self.clock()
         state = self._state(now)
-        decisions = self.policy.decide(state, queue, now)
+        decisions = lease_decide(self, state, queue, now)  # leases honoured (#13)
         starts = [d for d in decisions if isinstance(d, Start)]
         preempts = [d for d in decisions if isinstance(d, Preempt)]
         if not starts and not preempts:

@@ -104,3 +104,52 @@ def test_usage_inside_a_lease_is_not_billed_again(platform):
         lease_line = s.query(InvoiceLine).filter(InvoiceLine.idempotency_key
                                                  == f"lease:{lease.id}").one()
         assert lease_line.amount == lease_amount  # billed whole, used or not
+
+
+def _local(name, command, preemptible=True):
+    return {"kind": "batch", "name": name, "command": command, "devices": 2,
+            "accelerator": "CPU-local", "walltime_s": 120,
+            "constraints": {"centers": ["local"], "preemptible": preemptible}}
+
+
+def _state(p, jid):
+    with p.read() as s:
+        return repo.get_job(s, jid, tenant_id=None)
+
+
+def test_lease_reserves_lends_and_reclaims_by_preemption(platform):
+    """local/CPU-local has 2 devices; the holder leases both. A non-preemptible job of another
+    tenant waits; a preemptible one borrows the lease and is preempted when the holder's job
+    arrives, which then starts within a tick of the borrower's stop."""
+    p = platform
+    now = datetime.now(UTC)
+    with p.write() as s:
+        holder = create_tenant(s, "holder", balance=Decimal(1000))[0].id
+        leases.create_lease(s, holder, center="local", accelerator="CPU-local", devices=2,
+                            start=now - timedelta(minutes=1), end=now + timedelta(hours=1))
+        fixed = repo.create_job(s, tenant_id=p.tenant,
+                                spec=_local("fixed", "sleep 1", preemptible=False)).id
+        borrow = repo.create_job(s, tenant_id=p.tenant, spec=_local("borrow", "sleep 60")).id
+        s.commit()
+    t0 = time.time()
+    while _state(p, borrow).state != "RUNNING":
+        assert time.time() - t0 < 30, _state(p, borrow).state
+        p.ctl.tick()
+        time.sleep(0.1)
+    assert _state(p, fixed).state == "ADMITTED"  # the lease's capacity is not for it
+    with p.write() as s:
+        mine = repo.create_job(s, tenant_id=holder, spec=_local("mine", "sleep 0.5")).id
+        s.commit()
+    ticks = 0
+    while _state(p, mine).state in ("PENDING", "ADMITTED"):
+        assert ticks < 40, (_state(p, mine).state, _state(p, borrow).state)
+        p.ctl.tick()
+        ticks += 1
+        time.sleep(0.1)
+    # admit, preempt + stop the borrower, start: a few ticks, not the borrower's 60 s
+    assert ticks <= 6 and time.time() - t0 < 30
+    with p.read() as s:
+        reasons = [e.reason for e in repo.events(s, borrow)]
+    assert _state(p, borrow).state in ("RETRYING", "ADMITTED", "DISPATCHED", "RUNNING")
+    assert any("preempt" in r for r in reasons), reasons
+    assert _state(p, fixed).state == "ADMITTED"
