@@ -17,9 +17,10 @@ from suanwang.control.recovery import RetryPolicy, decide
 from suanwang.core.federation import Federation
 from suanwang.store import dispatch as q
 from suanwang.store import jobs as repo
+from suanwang.store.base import utcnow
 from suanwang.store.billing import settle
 from suanwang.store.billing.energy import energy_kwh
-from suanwang.store.models import Job, JobMetric
+from suanwang.store.models import Job, JobEvent, JobMetric
 from suanwang.store.usage import record_usage
 
 LIVE = ("PENDING", "RUNNING")
@@ -42,22 +43,26 @@ class AttemptInfo:
     detail: dict[str, Any]
 
 
-def ingest_events(s: Session, backend: Backend, a: AttemptInfo, *, total_steps: int) -> bool:
-    """Read the attempt's new runtime events; steps -> job_metrics, checkpoints -> progress,
-    runtime failures/restarts -> job events. The cursor moves in the same transaction, so
-    every event is ingested exactly once. Returns True if anything was read."""
+def ingest_events(s: Session, backend: Backend, a: AttemptInfo, *, total_steps: int,
+                  job_state: str) -> bool:
+    """Read the attempt's new runtime events; steps -> job_metrics; persisted checkpoints ->
+    progress and a ``checkpoint`` job event; runtime failures/restarts -> job events
+    (``runtime_failure`` / ``runtime_restart``; from = to = ``job_state``, the job's reason is
+    left alone). The cursor moves in the same transaction, so every event is ingested exactly
+    once. Returns True if anything was read."""
     if a.handle is None:
         return False
     cursor = int(a.detail.get("cursor", 0))
     events, new = backend.events(a.handle, cursor)
     if new == cursor:
         return False
-    metrics = []
+    metrics: list[Any] = []
     for e in events:
         kind = e.get("event")
         if kind == "step":
             metrics.append(JobMetric(
-                job_id=a.job_id, attempt_id=a.id, step=int(e.get("step", 0)), at=ts(e.get("t")),
+                job_id=a.job_id, attempt_id=a.id, step=int(e.get("step", 0)),
+                at=ts(e.get("t")) or utcnow(),
                 loss=e.get("loss"), tokens_per_s=e.get("tokens_per_s"), mfu=e.get("mfu"),
                 detail={"step_time_s": e.get("step_time_s"), "attempt": a.n}))
         elif kind == "ckpt_persisted":
@@ -67,14 +72,22 @@ def ingest_events(s: Session, backend: Backend, a: AttemptInfo, *, total_steps: 
             if p is not None:
                 a.detail["progress"] = max(float(a.detail.get("progress", 0.0)), float(p))
                 a.detail["checkpoints"] = int(a.detail.get("checkpoints", 0)) + 1
+            metrics.append(_event(a, e, job_state, "checkpoint", progress=p))
         elif kind in RUNTIME_NOTES:
-            repo.note(s, a.job_id, reason=RUNTIME_NOTES[kind],
-                      detail={k: v for k, v in e.items() if k in ("attempt", "reason", "rank",
-                                                                  "kind", "in_a_row")})
+            metrics.append(_event(a, e, job_state, RUNTIME_NOTES[kind]))
     s.add_all(metrics)
     a.detail["cursor"] = new
     q.set_attempt(s, a.id, detail=dict(a.detail))
     return True
+
+
+def _event(a: AttemptInfo, e: dict[str, Any], state: str, reason: str, **extra: Any
+           ) -> JobEvent:
+    detail = {k: v for k, v in e.items() if k in ("step", "reason", "rank", "kind", "in_a_row")}
+    detail.update({"attempt": a.n, "center": a.center, "runtime_attempt": e.get("attempt")},
+                  **{k: v for k, v in extra.items() if v is not None})
+    return JobEvent(job_id=a.job_id, at=ts(e.get("t")) or utcnow(), from_state=state,
+                    to_state=state, reason=reason, detail=detail)
 
 
 def meter(s: Session, backend: Backend, a: AttemptInfo, fed: Federation, st: BackendStatus,

@@ -178,7 +178,8 @@ class Controller:
         if job.kind != "training" or a.handle is None:
             return
         backend = self.centers.backends[a.center]
-        while ingest_events(s, backend, a, total_steps=self.views.total_steps(job)):
+        while ingest_events(s, backend, a, total_steps=self.views.total_steps(job),
+                            job_state=job.state):
             pass
 
     # -- 2. metrics ---------------------------------------------------------------------------
@@ -192,7 +193,8 @@ class Controller:
             jobs = q.jobs_by_id(s, {a.job_id for a in running})
             for a in running:
                 ingest_events(s, self.centers.backends[a.center], a,
-                              total_steps=self.views.total_steps(jobs[a.job_id]))
+                              total_steps=self.views.total_steps(jobs[a.job_id]),
+                              job_state=jobs[a.job_id].state)
             s.commit()
 
     # -- 3. cancel ----------------------------------------------------------------------------
