@@ -201,5 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
+def run() -> int:
+    """``main`` with Ctrl-C ending the demo quietly at any point."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        console.print("stopped")
+        return 130
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
