@@ -126,7 +126,8 @@ class SlurmBackend:
         self.center = center.name
         self._center = center
         self.root = Path(root)
-        self.cli = cli or SlurmCLI(slurm_conf=self.site.slurm_conf, ssh_host=self.site.ssh_host)
+        self.cli = cli or SlurmCLI(slurm_conf=self.site.slurm_conf, ssh_host=self.site.ssh_host,
+                                   ssh_options=self.site.ssh_options)
         self.python = self.site.python or python
         caps = {Capability.MEASURED_ENERGY: "ConsumedEnergy needs an acct_gather_energy plugin; "
                                             "billing models energy from TDP x PUE"}

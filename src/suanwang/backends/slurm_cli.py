@@ -37,9 +37,10 @@ class SlurmCLI:
     """Runs Slurm client commands for one cluster (``slurm_conf``) locally or via ``ssh_host``."""
 
     def __init__(self, *, slurm_conf: str = "", ssh_host: str = "",
-                 timeout_s: float = CLI_TIMEOUT_S) -> None:
+                 ssh_options: Sequence[str] = (), timeout_s: float = CLI_TIMEOUT_S) -> None:
         self.slurm_conf = slurm_conf
         self.ssh_host = ssh_host
+        self.ssh_options = tuple(ssh_options)
         self.timeout_s = timeout_s
         self.calls = 0  # how many commands ran (tests check one squeue per poll)
 
@@ -48,8 +49,8 @@ class SlurmCLI:
         if not self.ssh_host:
             return list(cmd)
         env = ["env", f"SLURM_CONF={self.slurm_conf}"] if self.slurm_conf else []
-        return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", self.ssh_host, "--",
-                shlex.join([*env, *cmd])]
+        return ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", *self.ssh_options,
+                self.ssh_host, "--", shlex.join([*env, *cmd])]
 
     def run(self, cmd: Sequence[str], *, stdin: str | None = None, check: bool = True,
             env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -91,10 +91,13 @@ def _slurm_site(raw: object, *, backend: str, accelerators: tuple[str, ...], fil
     if not isinstance(setup, list | tuple) or not all(isinstance(x, str) for x in setup):
         raise e.error("setup", "must be a shell line or a list of shell lines")
     site = SlurmSite(**text, gres=tuple(sorted(gres_raw.items())), setup=tuple(setup),
-                     release_requeued=e.boolean("release_requeued", False))
+                     release_requeued=e.boolean("release_requeued", False),
+                     ssh_options=e.strings("ssh_options", []))
+    if site.ssh_options and not site.ssh_host:
+        raise e.error("ssh_options", "only used with ssh_host; remove it or set ssh_host")
     e.finish()
     for field, value in (("partition", site.partition), ("account", site.account),
-                         ("qos", site.qos), ("ssh_host", site.ssh_host)):
+                         ("qos", site.qos), ("ssh_host", site.ssh_host.removeprefix("ssh://"))):
         if value and not re.match(r"^[A-Za-z0-9_.@:-]+$", value):
             raise e.error(field, f"{value!r} has characters Slurm/ssh names cannot have")
     return site

@@ -23,6 +23,8 @@ class SlurmSite:
     not listed are CPU pools (a device is a CPU core). ``python``: the interpreter that runs
     ``python -m suanwang.runtime`` on the compute nodes (empty: the controller's own).
     ``setup``: shell lines run first in every job script (``module load ...``).
+    ``ssh_options``: extra ``ssh`` arguments before the host (``-i KEY``, ``-J JUMP``,
+    ``-o UserKnownHostsFile=...``); ``ssh_host`` may also be ``ssh://user@host:port``.
     ``release_requeued``: after Slurm requeues a job (node failure) it holds it ~120 s
     (BeginTime); when true the backend releases it with ``scontrol update StartTime=now``.
     """
@@ -36,6 +38,7 @@ class SlurmSite:
     python: str = ""
     setup: tuple[str, ...] = ()
     release_requeued: bool = False
+    ssh_options: tuple[str, ...] = ()
 
     def gres_for(self, accelerator: str) -> str:
         """The GRES name for ``accelerator`` ('' for a CPU pool)."""
@@ -45,7 +48,8 @@ class SlurmSite:
         return {"slurm_conf": self.slurm_conf, "ssh_host": self.ssh_host,
                 "partition": self.partition, "account": self.account, "qos": self.qos,
                 "gres": dict(self.gres), "python": self.python, "setup": list(self.setup),
-                "release_requeued": self.release_requeued}
+                "release_requeued": self.release_requeued,
+                "ssh_options": list(self.ssh_options)}
 
 
 @dataclass(frozen=True, kw_only=True)
