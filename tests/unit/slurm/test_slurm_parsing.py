@@ -158,3 +158,14 @@ def test_ssh_wraps_the_command_line_with_slurm_conf():
     assert argv[:3] == ["ssh", "-o", "BatchMode=yes"] and "login1" in argv
     assert argv[-1] == "env SLURM_CONF=/etc/slurm/a.conf squeue '--name=a b'"
     assert SlurmCLI().argv(["sinfo"]) == ["sinfo"]
+    jump = SlurmCLI(ssh_host="ssh://u@login:2222", ssh_options=("-J", "gw"))
+    assert jump.argv(["sinfo"])[-5:] == ["-J", "gw", "ssh://u@login:2222", "--", "sinfo"]
+
+
+def test_ssh_options_need_ssh_host():
+    with pytest.raises(ConfigError) as err:
+        parse_federation({"centers": [_center_doc(ssh_options=["-J", "gw"])]}, "f.yaml")
+    assert err.value.field == "ssh_options"
+    fed = parse_federation({"centers": [_center_doc(ssh_host="ssh://u@login:2222",
+                                                    ssh_options=["-J", "gw"])]}, "f.yaml")
+    assert fed.centers[0].slurm.ssh_options == ("-J", "gw")
