@@ -28,7 +28,7 @@ usage() { sed -n '5,7p' "$0" | sed 's/^# \{0,3\}//' >&2; exit 2; }
 cmd=$1 name=$2
 shift 2
 [[ $name =~ ^[A-Za-z][A-Za-z0-9_-]{0,30}$ ]] || die "NAME must be a letter then up to 30 of [A-Za-z0-9_-] (got '$name')"
-nodes=2 cpus=2 mem_mb=2000 gpus=0 base_port="" cluster="" dbd=0 fresh=0
+nodes=2 cpus=2 mem_mb="" gpus=0 base_port="" cluster="" dbd=0 fresh=0
 while [ $# -gt 0 ]; do
   case $1 in
     --nodes) nodes=${2:?}; shift 2 ;;
@@ -42,6 +42,8 @@ while [ $# -gt 0 ]; do
     *) die "unknown option '$1'" ;;
   esac
 done
+# memory per node: enough for DefMemPerCPU (256 MB) on every CPU, at least 2000 MB
+[ -n "$mem_mb" ] || mem_mb=$(( cpus * 256 > 2000 ? cpus * 256 : 2000 ))
 for v in nodes cpus mem_mb gpus; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "--${v//_/-} must be a whole number (got '${!v}')"
 done
