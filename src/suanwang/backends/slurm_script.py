@@ -106,7 +106,7 @@ def _directives(a: AttemptSpec, site: SlurmSite, lay: Layout, out: str, workdir:
     if a.walltime_s > 0:
         d.append(f"--time={max(1, math.ceil(a.walltime_s / 60))}")
     for flag, value in (("partition", site.partition), ("account", site.account),
-                        ("qos", site.qos)):
+                        ("qos", site.qos), ("reservation", a.reservation)):
         if value:
             d.append(f"--{flag}={value}")
     return [f"#SBATCH {x}" for x in d]

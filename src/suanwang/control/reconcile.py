@@ -98,7 +98,8 @@ class Controller:
         st = TickStats()
         t0 = time.perf_counter()
         for name, phase in (("observe", self._observe), ("metrics", self._metrics),
-                            ("cancel", self._cancel), ("admit", self._admit),
+                            ("cancel", self._cancel), ("leases", self._leases),
+                            ("admit", self._admit),
                             ("schedule", self._schedule), ("dispatch", self._dispatch),
                             ("capacity", self._capacity)):
             p0 = time.perf_counter()
@@ -221,6 +222,12 @@ class Controller:
                                                       key=_key(a), native_id=""))
                     self.cancelling.add(job.id)
             s.commit()
+
+    def _leases(self, st: TickStats) -> None:
+        """Leases on Slurm centers -> Slurm reservations (control.leasing)."""
+        from suanwang.control.leasing import sync_reservations
+
+        sync_reservations(self)
 
     # -- 4. admit -----------------------------------------------------------------------------
     def _admit(self, st: TickStats) -> None:

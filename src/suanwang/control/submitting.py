@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from suanwang.backends.base import AttemptSpec, attempt_key
+from suanwang.control.leasing import reservation_for
 from suanwang.control.runtime_job import runtime_config
 from suanwang.core.jobspec import TrainingSpec, load_job_spec
 from suanwang.store.models import Job
@@ -46,4 +47,6 @@ def attempt_spec(ctl: Controller, a: AttemptInfo, job: Job, row: Any) -> Attempt
         predicted_run_s=float(d.get("predicted_run_s", 0.0)), progress=float(d.get("progress",
                                                                                    0.0)),
         restarts=a.n, checkpoint_interval_s=every_s,
-        env={"SUANWANG_JOB_ID": str(job.id), "SUANWANG_ATTEMPT": str(a.n)})
+        env={"SUANWANG_JOB_ID": str(job.id), "SUANWANG_ATTEMPT": str(a.n)},
+        reservation=reservation_for(ctl, job.tenant_id, a.center, row.accelerator,
+                                    row.devices))

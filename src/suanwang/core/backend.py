@@ -106,7 +106,8 @@ class AttemptSpec:
     the job's work already checkpointed (0..1) and ``checkpoint_interval_s`` the wall seconds
     between checkpoints — the sim backend runs on these; real backends ignore them. ``env``
     adds environment variables. ``fail_after_s`` (> 0) injects one failure: the attempt's
-    process tree is SIGKILLed that many seconds after start (demo/tests).
+    process tree is SIGKILLed that many seconds after start (demo/tests). ``reservation``
+    (Slurm): the lease's reservation the attempt runs in (``sbatch --reservation``).
     """
 
     key: str
@@ -130,6 +131,7 @@ class AttemptSpec:
     checkpoint_interval_s: float = 0.0
     env: Mapping[str, str] = field(default_factory=dict)
     fail_after_s: float = 0.0
+    reservation: str = ""
 
 
 def attempt_key(job_id: int, n: int, run_id: str = "") -> str:
