@@ -149,8 +149,10 @@ def _watch(R, ids: list[int], timeout_s: float = 900.0) -> None:
             if injected is None and (injected := _inject(R, ids[0])):
                 console.print(f"[red]{injected}[/]")
             with R() as s:
-                if all(repo.get_job(s, i, tenant_id=None).state in TERMINAL for i in ids):
-                    return
+                done = all(repo.get_job(s, i, tenant_id=None).state in TERMINAL for i in ids)
+            if done:
+                live.update(_table(R, ids))  # the final states, not the previous refresh
+                return
 
 
 def _recovery(R, job_id: int) -> None:
@@ -165,7 +167,8 @@ def _recovery(R, job_id: int) -> None:
             d = a.detail or {}
             console.print(f"  attempt {a.n} on {a.center}: started from "
                           f"{100 * float(d.get('progress_at_start', 0)):.0f}% of the work, "
-                          f"ended {a.state} {d.get('reason') or ''}, checkpointed "
+                          f"ended {a.state}"
+                          f"{' (' + d['reason'] + ')' if d.get('reason') else ''}, checkpointed "
                           f"{100 * float(d.get('progress', 0)):.0f}%")
 
 
