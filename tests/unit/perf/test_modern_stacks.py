@@ -201,3 +201,19 @@ def test_head_size_differs_from_hidden_over_heads():
                       ffn_hidden=24576, vocab=256000, ffn_kind="gelu")
     assert fl.layer_matmul_flops_per_token(gemma) > fl.layer_matmul_flops_per_token(plain)
     assert np.isclose(gemma.params_per_layer - plain.params_per_layer, 4 * 3072 * 1024)
+
+
+def test_scenario_stack_fields():
+    from suanwang.perf import parse_scenario
+
+    doc = {"model": "llama2-7b", "accelerator": "A100-SXM-80GB", "num_gpus": 16, "dp": 16,
+           "zero_stage": 3, "global_batch_seqs": 32, "attention": "materialized",
+           "shard_group": "node", "recompute": "full", "recompute_layers": 4,
+           "cross_entropy": "fp32"}
+    sc = parse_scenario(doc)
+    assert sc.stack == Stack(attention="materialized", shard_size=8, recompute_layers=4,
+                             cross_entropy="fp32")
+    assert sc.predict().stack.shard_size == 8
+    with pytest.raises(ConfigError) as err:
+        parse_scenario({**doc, "attention": "paged"})
+    assert err.value.field == "attention"
