@@ -130,6 +130,10 @@ def _submit(W) -> tuple[int, list[int]]:
                  spec_to_dict(load_job_spec(ROOT / "examples/jobs/batch-cpu.yaml")),
                  spec_to_dict(load_job_spec(SIM_JOB))]
         ids = [j.id for j in repo.create_jobs(s, [(tenant.id, sp) for sp in specs])]
+        from suanwang.catalog import load_federation
+        from suanwang.store.market_seed import seed_demo_products
+
+        seed_demo_products(s, [c.name for c in load_federation().centers])  # marketplace
         s.commit()
     console.print(f"tenant [bold]demo-lab[/] (balance 100000 CNY, token {token[:12]}...); "
                   f"submitted jobs {ids}")

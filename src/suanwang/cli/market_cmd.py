@@ -120,6 +120,24 @@ def statement_cmd(period: Annotated[str | None, typer.Option(help="YYYY-MM")] = 
            for p in doc["products"]] + [["total", "", "", "", "", doc["total"]]])
 
 
+@products.command("seed")
+def seed_cmd(db: Annotated[str | None, typer.Option(help="Database URL (default: "
+                                                      "$SUANWANG_DB_URL or ~/.suanwang).")] = None
+             ) -> None:
+    """On the server host: add the demo provider, its five products and a WAN price."""
+    from suanwang.catalog import load_federation
+    from suanwang.store.db import default_url, make_engine, session_factory
+    from suanwang.store.market_seed import seed_demo_products
+    from suanwang.store.migrate import upgrade
+
+    url = db or default_url()
+    upgrade(url)
+    with session_factory(make_engine(url), write=True)() as s:
+        made = seed_demo_products(s, [c.name for c in load_federation().centers])
+        s.commit()
+    console.print(f"{made} demo product(s) added", highlight=False)
+
+
 def _when(text: str | None, field: str) -> datetime:
     if not text:
         return datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=1)

@@ -113,3 +113,20 @@ def test_lease_admission_conflict_billing_cancel(sqlite_platform):
     assert _lease(p, "b", t0 + timedelta(hours=2), 4, devices=512).status_code == 201
     assert p.client.get(f"/api/v1/leases/{lease['id']}", headers=p.h("b")).status_code == 404
     assert p.client.get("/api/v1/leases", headers=p.h("b")).json()["count"] == 2
+
+
+def test_demo_seed_products_browse_and_place(sqlite_platform):
+    from suanwang.store.market_seed import seed_demo_products
+
+    p = sqlite_platform
+    centers = [c.name for c in p.app.state.ctx.federation.centers]
+    with p.write() as s:
+        assert seed_demo_products(s, centers) == 5
+        assert seed_demo_products(s, centers) == 0
+        s.commit()
+    doc = p.client.get("/api/v1/products", headers=p.h("a")).json()
+    assert {x["kind"] for x in doc["data"]} == {"software", "model", "dataset"}
+    assert doc["count"] == 5
+    md = {**BATCH, "software": ["openfoam"]}
+    r = p.client.post("/api/v1/plans", json=md, headers=p.h("a")).json()
+    assert {o["center"] for o in r["options"]} == {"wuxi-sc"}
