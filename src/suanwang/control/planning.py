@@ -4,7 +4,9 @@ A plan (stored as JSON in ``jobs.plan`` at admission, so a restarted controller 
 says, for the gang size the job will run at, which pools may host it and how:
 
 ``{"devices": N, "estimate_s": E, "pools": {POOL_KEY: {"checkpoint_every_s": C,
-"time_s": T, "cost": K, "nodes": n}}, "source": "planner" | "batch"}``
+"time_s": T, "cost": K, "nodes": n, "step_time_s": S}}, "source": "planner" | "batch"}``
+(``S``, training only: the planner's step time there, which ``control/calibrate.py`` compares
+with the measured one when the job succeeds)
 
 * Training: :func:`suanwang.plan.placement.select_compute` ranks every (center, pool, size)
   under the job's constraints (centers, accelerators, deadline, budget, min/max devices). The
@@ -92,7 +94,8 @@ def plan_training(fed: Federation, spec: TrainingSpec) -> dict[str, Any]:
             dpn = fed.center(o.center).pool(o.accelerator).devices_per_node
             pools[key] = {"checkpoint_every_s": o.goodput.checkpoint_interval_s,
                           "time_s": o.time_to_train_s, "cost": o.cost,
-                          "nodes": -(-o.devices // dpn)}
+                          "nodes": -(-o.devices // dpn),
+                          "step_time_s": o.plan.step_time_s}  # calibration: control/calibrate
     est = best.time_to_train_s * speeds.get(pool_key(best.center, best.accelerator), 1.0)
     return {"devices": best.devices, "estimate_s": est, "pools": pools, "source": "planner"}
 

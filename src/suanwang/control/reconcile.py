@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from suanwang.backends.base import AttemptState, BackendStatus, Handle, attempt_key
+from suanwang.control.calibrate import calibration_file, record_attempt
 from suanwang.control.centers import Centers
 from suanwang.control.finish import LIVE, AttemptInfo, finish, ingest_events, lost_status, meter
 from suanwang.control.leasing import decide as lease_decide
@@ -169,9 +170,12 @@ class Controller:
                     continue
                 self._drain_events(s, a, job)
                 meter(s, backend, a, self.fed, status, now)
-                if finish(s, a, status, job=job, policy=self.retry,
-                          plan_pools=tuple(self.views.plan_pools(job)), now=now):
+                ended = finish(s, a, status, job=job, policy=self.retry,
+                               plan_pools=tuple(self.views.plan_pools(job)), now=now)
+                if ended:
                     st.ended += 1
+                if ended == "SUCCEEDED" and job.kind == "training":  # feeds the calibration
+                    record_attempt(s, job, a.id, store=calibration_file(self.data_dir), now=now)
                 self.views.forget(job.id)
             s.commit()
 
