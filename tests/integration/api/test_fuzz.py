@@ -56,3 +56,40 @@ def test_no_server_errors(fuzz_platform, mode):
 
         run()
     assert failures == [], "\n".join(failures[:10])
+
+
+def test_stateful_no_server_errors(sqlite_platform):
+    """Stateful: schemathesis follows the OpenAPI links of POST /jobs (show, cancel, events,
+    metrics, logs of the job just created) in generated sequences. Each sequence starts from an
+    empty job table, so a replayed sequence meets the same state (Hypothesis requires it)."""
+    from hypothesis.stateful import run_state_machine_as_test
+    from sqlalchemy import delete
+
+    from suanwang.store.models import Job, JobEvent
+
+    p = sqlite_platform
+    schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", p.app)
+    base = schema.exclude(path_regex="^/api/v1/sim").exclude(path="/api/v1/plans")
+    failures: list[str] = []
+    calls: dict[str, int] = {}
+
+    class Machine(base.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": p.h("a")}
+
+        def validate_response(self, response, case, **kwargs):
+            calls[case.operation.label] = calls.get(case.operation.label, 0) + 1
+            if response.status_code >= 500:
+                failures.append(f"{case.operation.label}: {response.status_code}")
+
+        def teardown(self):
+            with p.write() as s:
+                s.execute(delete(JobEvent))
+                s.execute(delete(Job))
+                s.commit()
+
+    run_state_machine_as_test(Machine, settings=settings(
+        max_examples=15, stateful_step_count=6, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck)))
+    assert failures == []
+    assert calls.get("POST /api/v1/jobs", 0) > 0

@@ -33,9 +33,17 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
                                                max_length=100, pattern=r"^[\x21-\x7e]+$")]
 
 
+# OpenAPI links: what a client (or a stateful fuzzer) can do with the id a submission returns.
+_JOB_LINKS = {f"{verb}Job": {"operationId": f"jobs-{op}",
+                             "parameters": {"job_id": "$response.body#/id"}}
+              for verb, op in (("Get", "show"), ("Cancel", "cancel"), ("EventsOf", "events"),
+                               ("MetricsOf", "metrics"), ("LogsOf", "logs"))}
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=JobPublic,
-             responses={200: {"description": "same Idempotency-Key as an earlier submission: "
-                              "that job", "model": JobPublic}})
+             responses={201: {"description": "the new PENDING job", "links": _JOB_LINKS},
+                        200: {"description": "same Idempotency-Key as an earlier submission: "
+                              "that job", "model": JobPublic, "links": _JOB_LINKS}})
 async def submit(spec: Annotated[JobSpec, Body()], tenant: Scope, request: Request,
                  idempotency_key: IdempotencyKey = None) -> Response:
     """Record a job as PENDING; the controller admits, places and runs it. A retried request
