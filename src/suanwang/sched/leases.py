@@ -16,7 +16,8 @@ policy's ``decide(state, queue, now)``:
    holder's job starts on the next pass after the borrowers stopped: within one controller
    tick + the borrowers' stop (checkpoint) time.
 
-A policy's own preemptions of a holder's job running in its leased pool are dropped.
+Other tenants' jobs never preempt a holder's job running in its leased pool (the policy sees
+it as not preemptible in their passes).
 """
 
 from __future__ import annotations
@@ -92,36 +93,58 @@ def _reclaim(state: ClusterState, free: list[int], waiting: list[JobView],
     return out
 
 
+def _view(state: ClusterState, free: Sequence[int], gone: set[int],
+          protected: frozenset[int] = frozenset()) -> ClusterState:
+    """The state one pass sees: its free devices, without jobs an earlier pass preempted (so
+    no two passes stop the same job or count its devices twice), and with ``protected`` jobs
+    (holders inside their lease) not preemptible."""
+    running = state.running
+    if gone or protected:
+        running = {k: (replace(v, job=replace(v.job, preemptible=False)) if k in protected
+                       else v) for k, v in running.items() if k not in gone}
+    return replace(state, free=list(free), running=running, queue_log=None)
+
+
+def _pass(policy, view: ClusterState, free: list[int], gone: set[int], queue: list[JobView],
+          now: float) -> list[Decision]:
+    """One policy call on ``queue`` over ``view``; its starts are taken from ``free`` (devices
+    it freed by preempting stay counted as used until the next decision instant)."""
+    got = list(policy.decide(view, queue, now))
+    _take(free, got)
+    gone.update(d.job_id for d in got if isinstance(d, Preempt))
+    return got
+
+
 def decide_with_leases(policy, state: ClusterState, queue: Sequence[JobView], now: float,
                        leases: Sequence[LeaseView]) -> list[Decision]:
     """The policy's decisions with the leases honoured (module doc)."""
     if not leases:
         return list(policy.decide(state, queue, now))
     free = list(state.free)
+    gone: set[int] = set()
+    protected = frozenset(jid for jid, rv in state.running.items()
+                          if any(lz.pool == rv.pool and lz.tenant == rv.job.tenant
+                                 for lz in leases))
     holder_q = [j for j in queue if _is_holder(j, state, leases)]
     others = [j for j in queue if not _is_holder(j, state, leases)]
     room = unused(state, leases)
     out: list[Decision] = []
     if holder_q:
-        got = list(policy.decide(replace(state, free=list(free)), holder_q, now))
-        _take(free, got)
+        got = _pass(policy, _view(state, free, gone), free, gone, holder_q, now)
         for d in got:
             if isinstance(d, Start):
                 room[d.pool] = max(0, room[d.pool] - d.num_devices)
         out += got
         started = {d.job_id for d in got if isinstance(d, Start)}
-        out += _reclaim(state, free, [j for j in holder_q if j.job_id not in started], leases,
-                        room)
+        reclaim = _reclaim(_view(state, free, gone), free,
+                           [j for j in holder_q if j.job_id not in started], leases, room)
+        gone.update(d.job_id for d in reclaim)
+        out += reclaim
     fixed = [j for j in others if not j.preemptible]
     if fixed:
         seen = [max(0, f - r) for f, r in zip(free, room, strict=True)]
-        got = list(policy.decide(replace(state, free=seen), fixed, now))
-        _take(free, got)
-        out += got
+        out += _pass(policy, _view(state, seen, gone, protected), free, gone, fixed, now)
     borrowers = [j for j in others if j.preemptible]
     if borrowers:
-        got = list(policy.decide(replace(state, free=list(free)), borrowers, now))
-        out += got
-    protected = {jid for jid, rv in state.running.items()
-                 if any(lz.pool == rv.pool and lz.tenant == rv.job.tenant for lz in leases)}
-    return [d for d in out if not (isinstance(d, Preempt) and d.job_id in protected)]
+        out += _pass(policy, _view(state, free, gone, protected), free, gone, borrowers, now)
+    return out
