@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from suanwang.control.calibrate import calibrate_plan, corrections_for
 from suanwang.control.finish import ts
 from suanwang.control.market import plan_with_products
 from suanwang.core.errors import ConfigError, InfeasibleError, NotFoundError
@@ -62,9 +63,11 @@ def admit_pending(ctl: Controller, now: float) -> int:
         if not unplanned and not q.job_ids_in(s, ("PENDING",)):
             return 0
     plans: dict[int, dict | Exception] = {}
+    corrections = corrections_for(ctl.data_dir) if unplanned else {}
     for job_id, spec in unplanned:  # outside the write transaction: planning takes time
         try:
-            plans[job_id] = plan_with_products(ctl.fed, spec, read=ctl.read)
+            plans[job_id] = calibrate_plan(plan_with_products(ctl.fed, spec, read=ctl.read),
+                                           corrections)
         except (InfeasibleError, ConfigError, NotFoundError) as exc:
             plans[job_id] = exc
     admitted = 0

@@ -58,3 +58,28 @@ def test_succeeded_attempts_become_records_and_a_correction(session, tmp_path):
     job4, a4 = _attempt(s, tenant, predicted=0.0, step_times=[1] * 8)
     assert record_attempt(s, job4, a4.id, store=store, now=4.0) is None
     assert len(store.records()) == 2
+
+
+def test_admission_plans_use_the_corrections(tmp_path):
+    from suanwang.control.calibrate import calibrate_plan, corrections_for
+    from suanwang.plan.calibration import RunRecord
+
+    plan = {"devices": 2, "estimate_s": 1000.0, "source": "planner",
+            "pools": {"local/CPU-local": {"time_s": 1000.0, "cost": 10.0, "nodes": 1,
+                                          "step_time_s": 100.0},
+                      "beijing-ai/H100-SXM": {"time_s": 50.0, "cost": 99.0, "nodes": 1}}}
+    assert calibrate_plan(plan, corrections_for(tmp_path)) == plan  # nothing measured yet
+    store = calibration_file(tmp_path)
+    for i in range(2):
+        store.add(RunRecord(job_id=f"j{i}", center="local", accelerator="CPU-local",
+                            at_s=float(i), predicted_step_s=100.0, measured_step_s=0.1))
+    got = calibrate_plan(plan, corrections_for(tmp_path))
+    local = got["pools"]["local/CPU-local"]
+    assert local["time_s"] == pytest.approx(1.0) and local["cost"] == pytest.approx(0.01)
+    assert local["step_factor"] == pytest.approx(0.001)
+    assert got["pools"]["beijing-ai/H100-SXM"] == plan["pools"]["beijing-ai/H100-SXM"]
+    assert got["estimate_s"] == pytest.approx(1.0)
+    batch = {**plan, "source": "batch"}
+    assert calibrate_plan(batch, corrections_for(tmp_path)) == batch
+    (tmp_path / "calibration.json").write_text("{broken")
+    assert corrections_for(tmp_path) == {}  # a damaged file never stops admission
