@@ -17,6 +17,7 @@ from suanwang.api.schemas.jobs import (
     LogsPublic,
     MetricsPublic,
 )
+from suanwang.core.errors import NotFoundError
 from suanwang.core.jobspec import JobSpec, spec_to_dict
 from suanwang.store import jobs as repo
 
@@ -65,8 +66,8 @@ async def list_jobs(tenant: Scope, request: Request, state: StateName | None = N
     """The tenant's jobs, newest first (``before_id`` pages back)."""
 
     def work(session) -> Response:
-        rows = repo.list_jobs(session, tenant_id=tenant, state=state, limit=limit,
-                              before_id=before_id)
+        rows = repo.job_rows(session, tenant_id=tenant, state=state, limit=limit,
+                             before_id=before_id)
         return json_response(JobsPublic(data=[JobPublic.model_validate(j) for j in rows],
                                         count=len(rows)))
 
@@ -75,8 +76,13 @@ async def list_jobs(tenant: Scope, request: Request, state: StateName | None = N
 
 @router.get("/{job_id}", response_model=JobPublic)
 async def show(job_id: JobId, tenant: Scope, request: Request) -> Response:
-    return await run_read(request, lambda session: json_response(
-        JobPublic.model_validate(repo.get_job(session, job_id, tenant_id=tenant))))
+    def work(session) -> Response:
+        rows = repo.job_rows(session, tenant_id=tenant, job_id=job_id, limit=1)
+        if not rows:  # missing and another tenant's job look the same
+            raise NotFoundError(f"no job {job_id}")
+        return json_response(JobPublic.model_validate(rows[0]))
+
+    return await run_read(request, work)
 
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobPublic)
