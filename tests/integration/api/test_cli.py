@@ -97,3 +97,19 @@ def _env():
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("SUANWANG_")}
+
+
+def test_where_takes_a_job_spec(tmp_path):
+    """`suanwang where JOB.yaml`: the spec's constraints drive the ranking; errors name keys."""
+    r = CliRunner().invoke(app, ["where", str(REPO / "examples/jobs/batch-cpu.yaml")])
+    assert r.exit_code == 0, r.output
+    assert "local" in r.output and "CPU-local" in r.output
+    r = CliRunner().invoke(app, ["where", str(REPO / "examples/jobs/tiny-local.yaml"),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    assert {o["center"] for o in json.loads(r.output)["options"]} == {"local"}
+    bad = tmp_path / "job.yaml"
+    bad.write_text("kind: training\nname: t\nmodel: llama3-8b\ntokens: 1e9\n"
+                   "constraints: {centers: [atlantis]}\n")
+    r = subprocess.run([*SUAN, "where", str(bad)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "constraints.centers" in r.stderr and "atlantis" in r.stderr
