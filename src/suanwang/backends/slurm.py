@@ -24,6 +24,7 @@ States: Slurm's job states map onto :class:`AttemptState` in :func:`attempt_stat
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -58,6 +59,8 @@ from suanwang.backends.slurm_cli import (
 from suanwang.backends.slurm_script import comment, key_of_comment, render
 from suanwang.core.errors import BackendError, ConfigError
 from suanwang.core.federation import Center, SlurmSite
+
+log = logging.getLogger("suanwang.backends.slurm")
 
 LOG_TAIL_BYTES = 4096
 SACCT_LOOKBACK = "now-30days"
@@ -350,11 +353,20 @@ class SlurmBackend:
         return [r for r in recs if r.get("t", 0.0) >= t0], cur
 
     def capacity(self) -> list[PoolCapacity]:
-        """One sinfo: per pool, devices on usable nodes and the free ones."""
+        """One sinfo: per pool, devices on usable nodes and the free ones. An unreachable
+        cluster has nothing free (the pools' sizes from the federation, 0 free), so one down
+        center never stops the scheduler's tick; the reason is logged."""
         cmd = ["sinfo", "-h", "-N", "-O", SINFO_FORMAT]
         if self.site.partition:
             cmd += ["-p", self.site.partition]
-        nodes = {n.name: n for n in parse_sinfo(self.cli.run(cmd).stdout) if n.usable}
+        try:
+            nodes = {n.name: n for n in parse_sinfo(self.cli.run(cmd).stdout) if n.usable}
+        except BackendError as exc:
+            log.warning("center %s: no capacity (%s)", self.center, exc)
+            return [PoolCapacity(center=self.center, accelerator=p.accelerator.name,
+                                 total_devices=p.devices, free_devices=0,
+                                 devices_per_node=p.devices_per_node, total_nodes=p.nodes)
+                    for p in self._center.pools]
         out = []
         for pool in self._center.pools:
             g = self.site.gres_for(pool.accelerator.name)

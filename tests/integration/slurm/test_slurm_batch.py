@@ -162,3 +162,17 @@ def test_full_accounting_with_slurmdbd(slurm_confs, tmp_path):
     finally:
         subprocess.run([str(SCRIPT), "stop", "swt-dbd"], env=env, capture_output=True,
                        timeout=60, check=False)
+
+
+def test_unreachable_cluster_reports_no_free_capacity(federation, tmp_path):
+    """slurmctld gone (the conf's port answers nothing): capacity is 0 free, not an error that
+    would stop the controller's tick for every center."""
+    alpha = federation.center("alpha")
+    text = Path(alpha.slurm.slurm_conf).read_text()
+    port = next(ln for ln in text.splitlines() if ln.startswith("SlurmctldPort="))
+    dead = tmp_path / "slurm.conf"
+    dead.write_text(text.replace(port, "SlurmctldPort=1") + "MessageTimeout=2\n")
+    site = dataclasses.replace(alpha.slurm, slurm_conf=str(dead))
+    b = SlurmBackend(dataclasses.replace(alpha, slurm=site), tmp_path)
+    (cap,) = b.capacity()
+    assert (cap.total_devices, cap.free_devices) == (6, 0)

@@ -169,3 +169,4 @@ def test_ssh_options_need_ssh_host():
     fed = parse_federation({"centers": [_center_doc(ssh_host="ssh://u@login:2222",
                                                     ssh_options=["-J", "gw"])]}, "f.yaml")
     assert fed.centers[0].slurm.ssh_options == ("-J", "gw")
+
