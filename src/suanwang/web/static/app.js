@@ -8,8 +8,9 @@ import * as job from "./page-job.js";
 import * as plans from "./page-plans.js";
 import * as billing from "./page-billing.js";
 import * as sim from "./page-sim.js";
+import * as market from "./page-market.js";
 
-const PAGES = { federation, jobs, job, plans, billing, sim };
+const PAGES = { federation, jobs, job, plans, billing, sim, market };
 const NAV_OF = { job: "jobs" };
 let current = null; // {page, ctx}
 
