@@ -7,6 +7,7 @@ requeued jobs at once (``release_requeued``). State is fresh each session (``--f
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ from tests.conftest import REPO, require_service
 
 SCRIPT = REPO / "scripts" / "slurm-local.sh"
 SLURM_DIR = os.environ.get("SUANWANG_SLURM_TEST_DIR", "/tmp/suanwang-slurm-test")
+LOCK_WAIT_S = 900
 CLUSTERS = {"swt-alpha": ["--nodes", "3"], "swt-beta": ["--nodes", "2", "--gpus", "2"]}
 
 
@@ -44,6 +46,19 @@ def slurm_confs() -> dict[str, str]:
     require_service("slurm", not why, why)
     env = {**os.environ, "SUANWANG_SLURM_DIR": SLURM_DIR}
     confs = {}
+    # one test session at a time owns these clusters (--fresh would restart them under another)
+    os.makedirs(SLURM_DIR, exist_ok=True)
+    lock = os.open(os.path.join(SLURM_DIR, ".session.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(lock)
+                pytest.fail(f"another test session held {SLURM_DIR} for {LOCK_WAIT_S} s")
+            time.sleep(1.0)
     try:
         for name, args in CLUSTERS.items():
             proc = subprocess.run([str(SCRIPT), "start", name, *args, "--fresh"], env=env,
@@ -56,6 +71,7 @@ def slurm_confs() -> dict[str, str]:
         for name in CLUSTERS:
             subprocess.run([str(SCRIPT), "stop", name], env=env, capture_output=True,
                            timeout=60, check=False)
+        os.close(lock)  # releases the session lock
 
 
 @pytest.fixture(scope="session")
