@@ -158,6 +158,11 @@ class SlurmBackend:
         """Full accounting (slurmdbd): plain ``sacct``; otherwise ``sacct -c`` (jobcomp)."""
         return "slurmdbd" in self.config().get("AccountingStorageType", "")
 
+    @property
+    def has_jobcomp(self) -> bool:
+        """A jobcomp/filetxt file that ``sacct -c`` reads."""
+        return self.config().get("JobCompType", "") == "jobcomp/filetxt"
+
     # -- paths --------------------------------------------------------------------------------
     def attempt_dir(self, a: AttemptSpec) -> str:
         base = a.run_dir or str(self.root / "runs" / a.key)
@@ -180,13 +185,13 @@ class SlurmBackend:
         if self.has_dbd:
             cmd = ["sacct", "-n", "-P", "-X", "-D", "-o", SACCT_DBD_FIELDS]
             cmd += ["-j", ",".join(ids)] if ids else ["--name", name, "-S", SACCT_LOOKBACK]
-        else:
+        elif self.has_jobcomp:
             cmd = ["sacct", "-c", "-n", "-P", "-o", SACCT_FIELDS]
             cmd += ["-j", ",".join(ids)] if ids else ["--name", name]
-        proc = self.cli.run(cmd, check=False)
-        if proc.returncode != 0:  # accounting off: nothing to find, not an error of the job
+        else:  # no accounting at all: finished jobs are only in squeue (MinJobAge)
             return []
-        rows = parse_sacct(proc.stdout)
+        # a failing sacct (slurmdbd down) raises: "no record" would make a live job look lost
+        rows = parse_sacct(self.cli.run(cmd).stdout)
         return [r for r in rows if r.job_id in ids] if ids else rows
 
     def _find(self, a: AttemptSpec) -> tuple[str, float] | None:
