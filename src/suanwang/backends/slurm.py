@@ -64,6 +64,7 @@ log = logging.getLogger("suanwang.backends.slurm")
 
 LOG_TAIL_BYTES = 4096
 SACCT_LOOKBACK = "now-30days"
+ACCT_GRACE_S = 60.0  # how long an ended job may wait for its accounting record
 
 _PENDING = {"PENDING", "CONFIGURING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING",
             "SUSPENDED", "STOPPED"}
@@ -263,7 +264,12 @@ class SlurmBackend:
                 out[h.key] = self._live_status(h, row)
             elif h.native_id in acct:
                 out[h.key] = self._ended_status(h, acct[h.native_id])
-            elif row is not None:  # ended, but no accounting record (yet)
+            elif row is not None and self._acct_pending(row):
+                # ended, but its accounting record is not there yet: the bill comes from that
+                # record, so the attempt is not reported ended before it (at most ACCT_GRACE_S)
+                out[h.key] = BackendStatus(state=AttemptState.RUNNING, started_at=row.start,
+                                           reason="ended; waiting for its accounting record")
+            elif row is not None:  # ended, no accounting (or it never came): squeue's word
                 out[h.key] = self._ended_from_queue(h, row)
             else:
                 out[h.key] = BackendStatus(state=AttemptState.NODE_FAIL, ended_at=time.time(),
@@ -271,6 +277,10 @@ class SlurmBackend:
                                                   "neither squeue nor sacct",
                                            log_tail=self._tail(h))
         return out
+
+    def _acct_pending(self, row: QueueRow) -> bool:
+        has_acct = self.has_dbd or self.has_jobcomp
+        return has_acct and time.time() - (row.end or time.time()) < ACCT_GRACE_S
 
     def _live_status(self, h: Handle, row: QueueRow) -> BackendStatus:
         state = attempt_state(row.state)
@@ -323,10 +333,17 @@ class SlurmBackend:
         return self._tail(handle, tail_bytes)
 
     def usage(self, handle: Handle) -> Usage:
-        """Sum over the job's runs (sacct), plus the current run while it is live (squeue)."""
-        live = [r for r in self._squeue([handle.key]) if r.job_id == handle.native_id
-                and not attempt_state(r.state).terminal]
+        """Sum over the job's runs (sacct), plus the current run while it is live (squeue);
+        squeue's start/end when the job has no accounting record."""
+        queued = [r for r in self._squeue([handle.key]) if r.job_id == handle.native_id]
+        live = [r for r in queued if not attempt_state(r.state).terminal]
         runs = _by_job(self._sacct(ids=[handle.native_id])).get(handle.native_id, [])
+        if not runs and not live and queued and queued[0].start and queued[0].end:
+            q = queued[0]
+            runs = [AcctRow(job_id=q.job_id, name=q.name, state=q.state, exit_code=None,
+                            signal=None, start=q.start, end=q.end,
+                            elapsed_s=max(0.0, q.end - q.start), nodes=q.nodes, cpus=q.cpus,
+                            nodelist=q.nodelist, tres={})]
         devices = int(handle.data.get("devices", 0))
         nodes = int(handle.data.get("nodes", 1))
         gres = self.site.gres_for(str(handle.data.get("accelerator", "")))
