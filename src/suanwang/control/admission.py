@@ -27,7 +27,7 @@ from suanwang.control.market import plan_with_products
 from suanwang.core.errors import ConfigError, InfeasibleError, NotFoundError
 from suanwang.store import dispatch as q
 from suanwang.store import jobs as repo
-from suanwang.store.billing import place_hold, quote
+from suanwang.store.billing import place_hold, quote, rounding
 from suanwang.store.models import Job
 
 if TYPE_CHECKING:
@@ -46,6 +46,8 @@ def _hold_amount(s: Session, job: Job, plan: dict, cache: dict) -> Decimal:
             cache[ck] = quote(s, job.spec, {"center": center, "accelerator": acc,
                                             "devices": plan["devices"], "nodes": p["nodes"],
                                             "duration_s": p["time_s"]})
+            # + the WAN transfer charge of attached data (plan.market), rounded up
+            cache[ck] += rounding.hold(Decimal(p.get("transfer_cost", "0")))
         best = max(best, cache[ck])
     return best
 

@@ -5,6 +5,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from suanwang.store import jobs as repo
 from suanwang.store import leases, market
 from suanwang.store.billing.market import provider_statement
@@ -62,6 +64,8 @@ def test_products_place_bill_and_pay_the_provider(platform):
     cfd, md, none = _run(p, ids)
     assert cfd.state == "SUCCEEDED" and cfd.placement["center"] == "tianjin-sc"
     assert md.state == "SUCCEEDED" and md.placement["center"] == "tianjin-sc"
+    assert md.plan["pools"]["tianjin-sc/CPU-2xEPYC9654"]["transfer_cost"] == "40.0000"
+    assert md.quote >= Decimal(40)  # the hold covers the WAN transfer of 2,000 GB x 0.02
     assert none.state == "FAILED" and none.reason == "infeasible"
     with p.read() as s:
         lines = s.query(InvoiceLine).filter(InvoiceLine.tenant_id == p.tenant).all()
@@ -153,3 +157,54 @@ def test_lease_reserves_lends_and_reclaims_by_preemption(platform):
     assert _state(p, borrow).state in ("RETRYING", "ADMITTED", "DISPATCHED", "RUNNING")
     assert any("preempt" in r for r in reasons), reasons
     assert _state(p, fixed).state == "ADMITTED"
+
+
+@pytest.mark.slow  # ~20 s: a simulated training job checkpoints, is preempted and resumes
+def test_borrowed_lease_reclaimed_from_a_checkpointing_training_job(platform):
+    """tianjin-sc's 768 A100-40GB are leased; another tenant's preemptible training job borrows
+    all of them and checkpoints (simulated center, 600x); the holder's job arrives, the
+    borrower is preempted keeping its checkpointed progress, the holder's job starts within a
+    few ticks, and the borrower resumes from its checkpoint afterwards."""
+    p = platform
+    pool = {"centers": ["tianjin-sc"], "accelerators": ["A100-SXM-40GB"]}
+    now = datetime.now(UTC)
+    with p.write() as s:
+        holder = create_tenant(s, "holder", balance=Decimal(100_000))[0].id
+        leases.create_lease(s, holder, center="tianjin-sc", accelerator="A100-SXM-40GB",
+                            devices=768, start=now - timedelta(minutes=1),
+                            end=now + timedelta(hours=1))
+        borrow = repo.create_job(s, tenant_id=p.tenant, spec={
+            "kind": "training", "name": "borrow", "model": "llama3-8b", "tokens": 2e10,
+            "global_batch": 768,
+            "constraints": {**pool, "min_devices": 768, "max_devices": 768}}).id
+        s.commit()
+    t0 = time.time()
+    while True:  # running and past a few checkpoints (every ~226 virtual s = 0.4 s here)
+        p.ctl.tick()
+        with p.read() as s:
+            ckpts = [e for e in repo.events(s, borrow) if e.reason == "checkpoint"]
+        if len(ckpts) >= 2:
+            break
+        assert time.time() - t0 < 40, _state(p, borrow).state
+        time.sleep(0.2)
+    with p.write() as s:
+        mine = repo.create_job(s, tenant_id=holder, spec={
+            "kind": "batch", "name": "mine", "command": "x", "devices": 768,
+            "accelerator": "A100-SXM-40GB", "walltime_s": 600,
+            "constraints": {"centers": ["tianjin-sc"]}}).id
+        s.commit()
+    ticks = 0
+    while _state(p, mine).state in ("PENDING", "ADMITTED"):
+        assert ticks < 40, (_state(p, mine).state, _state(p, borrow).state)
+        p.ctl.tick()
+        ticks += 1
+        time.sleep(0.1)
+    assert ticks <= 6  # admit, preempt, the borrower stops, start
+    jobs = _run(p, [mine, borrow], timeout=90)
+    assert [j.state for j in jobs] == ["SUCCEEDED", "SUCCEEDED"]
+    with p.read() as s:
+        atts = repo.attempts(s, borrow)
+        reasons = [e.reason for e in repo.events(s, borrow)]
+    assert "preempted" in reasons and atts[0].detail.get("preempt")
+    assert float(atts[0].detail["progress"]) > 0  # checkpointed work kept
+    assert float(atts[1].detail["progress_at_start"]) == float(atts[0].detail["progress"])
