@@ -142,6 +142,45 @@ def tenants_create(
                       f"token (shown once): {token}", highlight=False)
 
 
+@tenants.command("token")
+def tenants_token(
+    name: Annotated[str, typer.Argument(help="Tenant name.")],
+    db: DbOpt = None,
+    revoke_old: Annotated[bool, typer.Option("--revoke-old", help="Revoke the tenant's other "
+                                             "tokens (a lost or leaked token).")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print {tenant, token} as JSON.")]
+    = False,
+) -> None:
+    """Issue a new API token for a tenant (shown once), optionally revoking the old ones.
+    A revoked token may keep working up to 5 s in a running server (its token cache)."""
+    from suanwang.core.errors import NotFoundError
+    from suanwang.store.db import default_url, make_engine, session_factory
+    from suanwang.store.migrate import upgrade
+    from suanwang.store.tenants import get_tenant, issue_token, revoke_tokens
+
+    url = db or default_url()
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with session_factory(engine, write=True)() as s:
+            tenant = get_tenant(s, name)
+            if tenant is None:
+                raise NotFoundError(f"no tenant {name!r} (suanwang tenants list)")
+            revoked = revoke_tokens(s, tenant.id) if revoke_old else 0
+            token = issue_token(s, tenant.id)
+            s.commit()
+            doc = {"tenant": {"id": tenant.id, "name": tenant.name}, "token": token,
+                   "revoked": revoked}
+    finally:
+        engine.dispose()
+    if json_:
+        print_json(doc)
+    else:
+        console.print(f"tenant {name}: new token (shown once): {token}"
+                      f"{f'; {revoked} old token(s) revoked' if revoke_old else ''}",
+                      highlight=False)
+
+
 @tenants.command("list")
 def tenants_list(db: DbOpt = None,
                  json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False

@@ -113,3 +113,22 @@ def test_where_takes_a_job_spec(tmp_path):
                    "constraints: {centers: [atlantis]}\n")
     r = subprocess.run([*SUAN, "where", str(bad)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "constraints.centers" in r.stderr and "atlantis" in r.stderr
+
+
+def test_tenants_token_rotation(tmp_path):
+    db = f"sqlite:///{tmp_path / 't.db'}"
+    runner = CliRunner()
+    first = json.loads(runner.invoke(app, ["tenants", "create", "acme", "--db", db,
+                                           "--json"]).output)["token"]
+    r = runner.invoke(app, ["tenants", "token", "acme", "--db", db, "--revoke-old", "--json"])
+    doc = json.loads(r.output)
+    assert doc["revoked"] == 1 and doc["token"] != first
+    from suanwang.store.db import make_engine, session_factory
+    from suanwang.store.tenants import resolve_token
+
+    engine = make_engine(db)
+    with session_factory(engine)() as s:
+        assert resolve_token(s, first) is None
+        assert resolve_token(s, doc["token"]).name == "acme"
+    engine.dispose()
+    assert runner.invoke(app, ["tenants", "token", "nobody", "--db", db]).exit_code != 0
