@@ -40,6 +40,12 @@ def normalize_url(url: str) -> str:
         raise ConfigError(f"not a database URL: {url!r} ({exc})", field="--db") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "postgresql+psycopg":
+        import importlib.util
+
+        if importlib.util.find_spec("psycopg") is None:
+            raise ConfigError("PostgreSQL needs the psycopg driver: pip install 'psycopg[binary]' "
+                              "(or install suanwang with the dev extra)", field="--db")
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}; use sqlite:///"
                           "FILE or postgresql://USER@HOST:PORT/DB", field="--db")
