@@ -6,8 +6,10 @@ to the repository functions, which filter on it; another tenant's ids therefore 
 
 The dependencies are ``async`` because they do no blocking work on the hot path (a session is
 created lazily; a token is usually in the cache): FastAPI runs every *sync* dependency in the
-thread pool, one hop each, which cost more than the database read itself. Handlers stay sync
-(one hop) so a database wait never blocks the event loop.
+thread pool, one hop each, which cost more than the database read itself. Most handlers stay
+sync (one hop), so a database wait never blocks the event loop; the hot reads use
+:func:`run_read` (inline for SQLite, thread pool for a server) and submissions go through the
+group-commit writer (``api.batcher``).
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ async def run_read(request: Request, work: Callable[[Session], T]) -> T:
     if ctx.engine.dialect.name == "sqlite":
         return job()
     return await run_in_threadpool(job)
+
+
 WriteSession = Annotated[Session, Depends(write_session)]
 
 
