@@ -20,15 +20,18 @@ def wan_report(measured: dict[str, Any]) -> dict[str, Any]:
     """Measured bench numbers + the plan's predictions beside them, errors and targets."""
     from suanwang.plan.crosscenter import plan_sync
 
-    plan = plan_sync(params=measured["params"], compute_s=measured["probe_step_s"],
-                     tokens_per_step=measured["tokens_per_step"], centers=2,
-                     link_bits_per_s=measured["link_bits_per_s"],
-                     latency_s=measured["latency_s"],
-                     outer_every_steps=measured["outer_every_steps"],
-                     grad_bytes_per_param=4.0, delta_bytes_per_param=4.0)
+    plans = {mode: plan_sync(params=measured["params"],
+                             compute_s=measured[f"probe_{mode}_step_s"],
+                             tokens_per_step=measured["tokens_per_step"], centers=2,
+                             link_bits_per_s=measured["link_bits_per_s"],
+                             latency_s=measured["latency_s"],
+                             outer_every_steps=measured["outer_every_steps"],
+                             grad_bytes_per_param=4.0, delta_bytes_per_param=4.0)
+             for mode in ("ddp", "diloco")}
+    plan = plans["ddp"]
     steps = measured["steps"]
     out = dict(measured)
-    for mode, pred in (("ddp", plan.ddp), ("diloco", plan.diloco)):
+    for mode, pred in (("ddp", plans["ddp"].ddp), ("diloco", plans["diloco"].diloco)):
         out[f"predicted_{mode}_tokens_per_s"] = pred.tokens_per_s
         out[f"predicted_{mode}_wan_bytes"] = pred.wan_bytes_per_step * steps
         out[f"{mode}_tokens_per_s_error"] = _rel_err(pred.tokens_per_s,
@@ -36,7 +39,8 @@ def wan_report(measured: dict[str, Any]) -> dict[str, Any]:
         out[f"{mode}_wan_bytes_error"] = _rel_err(pred.wan_bytes_per_step * steps,
                                                   measured[f"{mode}_wan_bytes"])
     out["speedup"] = measured["diloco_tokens_per_s"] / measured["ddp_tokens_per_s"]
-    out["predicted_speedup"] = plan.diloco_speedup
+    out["predicted_speedup"] = (out["predicted_diloco_tokens_per_s"]
+                                / out["predicted_ddp_tokens_per_s"])
     out["loss_gap"] = measured["diloco_final_loss"] / measured["ddp_final_loss"] - 1
     out["final_loss_prediction"] = "not predicted: " + plan.caveat
     errors = [out[k] for k in out if k.endswith("_error")]

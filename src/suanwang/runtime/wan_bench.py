@@ -2,9 +2,10 @@
 
 Three real supervised runs of the tiny model, 2 centers x 1 rank, on CPU/gloo:
 
-1. ``probe``: the cross-center loop in ``ddp`` mode with the link switched off, a few steps: the
-   step time without the WAN (compute + loopback exchange), the only measured input the plan's
-   predictions take (``cli/crosscenter_cmd.py`` feeds it to ``plan/crosscenter.py``);
+1. two probes, the cross-center loop in each mode with the link switched off, a few steps: the
+   step time without the WAN (``ddp``: compute + loopback exchange, ranks waiting for each other
+   every step; ``diloco``: compute, no cross-rank wait), the only measured inputs the plan's
+   predictions take (``cli/crosscenter_cmd.py`` feeds them to ``plan/crosscenter.py``);
 2. ``ddp``: every step's gradients over the emulated link (``runtime/wan.py``);
 3. ``diloco``: outer step every ``H`` inner steps over the same link, same tokens.
 
@@ -71,15 +72,18 @@ def measure(cfg: TrainConfig, *, window: int, skip: int = 1) -> dict[str, Any]:
 def bench_wan(work: Path, *, steps: int = 100, outer_every_steps: int = 20,
               bits_per_s: float = 1e8, latency_s: float = 0.03, probe_steps: int = 30,
               batch_seqs: int = 8) -> dict[str, Any]:
-    """Probe, then sync DDP and DiLoCo for the same ``steps``; measured numbers only."""
-    probe_cfg = wan_job(work / "probe", "ddp", steps=probe_steps, batch_seqs=batch_seqs,
-                        outer_every_steps=outer_every_steps, bits_per_s=0.0, latency_s=0.0)
-    probe = measure(probe_cfg, window=1, skip=5)
-    out: dict[str, Any] = {"probe_step_s": probe["step_time_s_mean"],
-                           "params": None, "tokens_per_step":
-                           probe_cfg.global_batch_seqs * probe_cfg.model.seq_len,
-                           "steps": steps, "outer_every_steps": outer_every_steps,
+    """Probe each mode with the link off, then run sync DDP and DiLoCo for the same ``steps``
+    over the link; measured numbers only."""
+    out: dict[str, Any] = {"steps": steps, "outer_every_steps": outer_every_steps,
                            "link_bits_per_s": bits_per_s, "latency_s": latency_s}
+    for mode in ("ddp", "diloco"):
+        # same loop and sync pattern, no link, no outer step before the end: the step time
+        # without the WAN (ddp: ranks wait for each other every step; diloco: they do not)
+        probe_cfg = wan_job(work / f"probe-{mode}", mode, steps=probe_steps,
+                            batch_seqs=batch_seqs, outer_every_steps=probe_steps,
+                            bits_per_s=0.0, latency_s=0.0)
+        out[f"probe_{mode}_step_s"] = measure(probe_cfg, window=1, skip=5)["step_time_s_mean"]
+    out["tokens_per_step"] = probe_cfg.global_batch_seqs * probe_cfg.model.seq_len
     for mode in ("ddp", "diloco"):
         cfg = wan_job(work / mode, mode, steps=steps, outer_every_steps=outer_every_steps,
                       bits_per_s=bits_per_s, latency_s=latency_s, batch_seqs=batch_seqs)
