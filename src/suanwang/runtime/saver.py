@@ -67,16 +67,16 @@ class Checkpointer:
         self.sock: socket.socket | None = None
         self._addr, self._connect_timeout_s = addr, connect_timeout_s
         if addr is None:
-            token = token or _shared_token(pg, world)
+            if world > 1:  # a child forked now would inherit this process's default group
+                raise ValueError("a multi-rank Checkpointer needs its persist process started "
+                                 "before the process group: pass addr (the supervisor and "
+                                 "elastic.start_persister do)")
+            token = token or f"{os.getpid()}-{time.time_ns()}"
             self._addr = f"\0suanwang.{token}.local.r{rank}"
             base = spec or PersistSpec(root=str(self.root), addr=self._addr, keep=keep)
             self._spec = PersistSpec(**{
-                **base.__dict__, "addr": self._addr, "rank": rank, "world": world,
-                "crash_at_step": crash_at_step if crash_at_step >= 0 else base.crash_at_step,
-                "store_file": base.store_file or (
-                    f"/dev/shm/suanwang.{token}.store" if world > 1 else "")})
-            if world > 1:  # collective set-up: fork now, before training starts threads
-                self._connect()
+                **base.__dict__, "addr": self._addr,
+                "crash_at_step": crash_at_step if crash_at_step >= 0 else base.crash_at_step})
         else:  # started by the supervisor: connect now, so it never waits for us in vain
             self.sock = connect(addr, connect_timeout_s)
         token = token or f"{os.getpid()}-{time.time_ns()}"
@@ -233,16 +233,6 @@ class Checkpointer:
             if self._pid is not None:
                 os.waitpid(self._pid, 0)
                 self._pid = None
-
-
-def _shared_token(pg: Any, world: int) -> str:
-    """One token for every rank's self-started persist process (rank 0's, broadcast)."""
-    import torch.distributed as dist
-
-    token = [f"{os.getpid()}-{time.time_ns()}"]
-    if world > 1:
-        dist.broadcast_object_list(token, src=0, group=pg)
-    return token[0]
 
 
 def _has_dtensor(skeleton: Any) -> bool:
