@@ -148,13 +148,15 @@ def _progress(cfg: Any, proc: subprocess.Popen, follower: EventFollower, as_json
 
     total = cfg.run.until_step or cfg.train.steps
     seen: list[dict[str, Any]] = []
+    failures = 0
     with bar:
         task = bar.add_task(cfg.name, total=None if cfg.run.max_seconds else total, info="")
         while True:
             done = proc.poll() is not None
             new = follower.poll()
             seen.extend(new)
-            failures = summarize(seen)["failures"] if new else 0
+            if any(e["event"] == "failure" for e in new):  # re-derive only when it can change
+                failures = summarize(seen)["failures"]
             for e in new:
                 _progress_event(bar, task, e, total, failures)
             if done:
