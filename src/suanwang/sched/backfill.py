@@ -13,10 +13,13 @@ their own order); :class:`EasyBackfill` is the policy with first-come-first-serv
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from suanwang.sched.decisions import Decision, Start
 from suanwang.sched.placement import MAX_SLOWDOWN, choose_pool
+from suanwang.sched.running_index import RunningIndex
 from suanwang.sched.state import ClusterState, JobView, Queue, allowed, node_fits, take_nodes
 
 
@@ -30,11 +33,11 @@ class BackfillPass:
     With a node-aware state (``state.node_free``), fit is checked per node on a local copy.
     """
 
-    __slots__ = ("cost_weight_s", "decisions", "free", "max_reservations", "nodes", "now_s",
-                 "reservations", "started", "state", "taken", "total_free")
+    __slots__ = ("_ends", "cost_weight_s", "decisions", "free", "index", "max_reservations",
+                 "nodes", "now_s", "reservations", "started", "state", "taken", "total_free")
 
     def __init__(self, state: ClusterState, now_s: float, *, max_reservations: int = 1,
-                 cost_weight_s: float = 0.0) -> None:
+                 cost_weight_s: float = 0.0, running_index: RunningIndex | None = None) -> None:
         self.state = state
         self.now_s = now_s
         self.free = list(state.free)
@@ -47,6 +50,8 @@ class BackfillPass:
         self.decisions: list[Decision] = []
         self.started: list[tuple[int, float, int]] = []  # (pool, expected end, devices)
         self.taken: set[int] = set()
+        self._ends: dict[int, list[tuple[float, int]]] | None = None
+        self.index = running_index  # synced by the caller to (state, now_s), or None: scan
 
     def consider(self, job: JobView, *, reserve: bool = True) -> bool:
         """Start ``job`` if it fits without delaying a reservation; else maybe reserve for it.
@@ -79,6 +84,7 @@ class BackfillPass:
     def release(self, job: JobView, pool: int) -> None:
         """Count a preempted running job's devices as free in this pass (pooled count)."""
         self.taken.add(job.job_id)
+        self._ends = None
         self.free[pool] += job.num_devices
         self.total_free += job.num_devices
 
@@ -112,6 +118,21 @@ class BackfillPass:
                     res[2] -= n
         return pool
 
+    def _running_ends(self) -> dict[int, list[tuple[float, int]]]:
+        """Per pool, the running jobs' (expected end, devices) ascending; one scan of the
+        running jobs per pass (again only after a preemption changed ``taken``)."""
+        if self._ends is None:
+            ends: dict[int, list[tuple[float, int]]] = {}
+            expected_end, now_s, taken = self.state.expected_end_s, self.now_s, self.taken
+            for jid, r in self.state.running.items():
+                if jid not in taken:
+                    ends.setdefault(r.pool, []).append((expected_end(r, now_s),
+                                                        r.job.num_devices))
+            for v in ends.values():
+                v.sort()
+            self._ends = ends
+        return self._ends
+
     def reserve(self, job: JobView) -> None:
         """Reserve the pool where ``job`` is expected to be able to start soonest (if the pass
         still has a reservation to give).
@@ -121,27 +142,32 @@ class BackfillPass:
         """
         if len(self.reservations) >= self.max_reservations:
             return
-        state, now_s, n, taken = self.state, self.now_s, job.num_devices, self.taken
+        state, n = self.state, job.num_devices
         speeds = [state.speed(job, i) if p.devices >= n and allowed(job, p) else 0.0
                   for i, p in enumerate(state.pools)]
         slowest_ok = max(speeds, default=0.0) / MAX_SLOWDOWN
         eligible = [s > 0 and s >= slowest_ok for s in speeds]
         if not any(eligible):
             return
-        ends: dict[int, list[tuple[float, int]]] = {i: [] for i, ok in enumerate(eligible)
-                                                     if ok}
-        expected_end = state.expected_end_s
-        for jid, r in state.running.items():  # one scan of the running jobs for all pools
-            per_pool = ends.get(r.pool)
-            if per_pool is not None and jid not in taken:
-                per_pool.append((expected_end(r, now_s), r.job.num_devices))
+        started: dict[int, list[tuple[float, int]]] = {}
         for p, end_s, size in self.started:
-            if p in ends:
-                ends[p].append((end_s, size))
+            started.setdefault(p, []).append((end_s, size))
+        ends: dict[int, Iterable[tuple[float, int]]] = {}
+        if self.index is not None:
+            for i, ok in enumerate(eligible):
+                if ok:
+                    ends[i] = self.index.ends(i, self.now_s, self.taken)
+                    if i in started:
+                        ends[i] = heapq.merge(ends[i], sorted(started[i]))
+        else:
+            running_ends = self._running_ends()
+            for i, ok in enumerate(eligible):
+                if ok:
+                    ends[i] = (sorted(running_ends.get(i, []) + started[i]) if i in started
+                               else running_ends.get(i, []))
         best = None
         for i, sizes in ends.items():
             avail = self.free[i]
-            sizes.sort()
             shadow = None
             for end_s, size in sizes:
                 avail += size

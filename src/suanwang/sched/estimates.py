@@ -17,7 +17,6 @@ The driver (simulator or control loop) owns the estimator and feeds it; policies
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 from suanwang.sched.state import JobView
@@ -25,7 +24,10 @@ from suanwang.sched.state import JobView
 
 @dataclass(slots=True, kw_only=True)
 class UserHistoryEstimator:
-    """Running per-user (and per user and gang size) mean of completed run times (speed-1.0 s)."""
+    """Running per-user (and per user and gang size) mean of completed run times (speed-1.0 s).
+
+    ``version`` counts the completions observed: predictions, skill and baseline change only
+    when it does (policies may memoize on it)."""
 
     default_s: float = 3600.0
     _key_sum: dict[tuple[str, int], list[float]] = field(default_factory=dict)
@@ -38,8 +40,7 @@ class UserHistoryEstimator:
     _err_model: float = 0.0
     _err_naive: float = 0.0
     min_samples: int = 50
-    recent: int = 0
-    _recent: dict = field(default_factory=dict)
+    version: int = 0
 
     @property
     def skill(self) -> float:
@@ -68,17 +69,11 @@ class UserHistoryEstimator:
                 acc = sums[k] = [0.0, 0]
             acc[0] += runtime_s
             acc[1] += 1
-            if self.recent > 0:
-                last = self._recent.get(k)
-                if last is None:
-                    last = self._recent[k] = deque(maxlen=self.recent)
-                last.append(runtime_s)
-                means[k] = sum(last) / len(last)
-            else:
-                means[k] = acc[0] / acc[1]
+            means[k] = acc[0] / acc[1]
         self._log_sum += math.log(runtime_s)
         self._sum += runtime_s
         self._count += 1
+        self.version += 1
 
     def baseline_s(self) -> float:
         """The know-nothing prediction: geometric mean of every completion so far (else

@@ -1,34 +1,18 @@
 """Where a job should run: heterogeneity-, cost- and WAN-aware choice among pools that fit.
 
-Relative throughput of an accelerator for LLM training, until the performance model exposes one:
-``min(bf16 peak ratio, HBM bandwidth ratio)`` against a reference device. Training steps are
-mostly matmuls (compute-bound, bf16 peak) with memory-bound parts (attention softmax, norms,
-optimizer); taking the minimum is a deliberately conservative roofline proxy (Williams et al.,
-"Roofline", CACM 2009). Devices without bf16 (CPU partitions) fall back to fp32 peak.
+No performance model lives here: a job's speed on a pool is :meth:`ClusterState.speed` — the
+injected ``throughput`` function (the planner's ``plan.throughput.tokens_per_s``) for jobs that
+name their model, else the pool's ``speed``, which the driver also takes from the planner
+(:func:`suanwang.sim.cluster.pool_speed`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from suanwang.core.hardware import Accelerator
 from suanwang.sched.state import ClusterState, JobView, allowed, staging_s
 
-__all__ = ["MAX_SLOWDOWN", "choose_pool", "staging_s", "throughput_ratio"]
-
-
-def _training_peak(acc: Accelerator) -> float:
-    peaks = acc.peak_flops_per_s
-    return peaks.get("bf16") or peaks.get("fp16") or peaks.get("fp32") or 0.0
-
-
-def throughput_ratio(acc: Accelerator, reference: Accelerator) -> float:
-    """Relative per-device training throughput of ``acc`` vs ``reference`` (1.0 = same)."""
-    ref_peak = _training_peak(reference)
-    ref_bw = reference.hbm_bytes_per_s
-    compute = _training_peak(acc) / ref_peak if ref_peak else 1.0
-    memory = acc.hbm_bytes_per_s / ref_bw if ref_bw else 1.0
-    return max(min(compute, memory), 1e-3)
+__all__ = ["MAX_SLOWDOWN", "choose_pool", "staging_s"]
 
 
 MAX_SLOWDOWN = 4.0

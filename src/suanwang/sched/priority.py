@@ -130,6 +130,14 @@ def preemptive_backfill(state: ClusterState, ordered: Iterable[JobView], now_s: 
     they fit (EASY backfilling around the first that does not); a blocked job may first preempt
     lower-priority running jobs. Returns the Preempts, then the Starts."""
     bf = BackfillPass(state, now_s, cost_weight_s=cost_weight_s)
+    return backfill_in_order(bf, ordered, min_run_s=min_run_s, preempts=preempts)
+
+
+def backfill_in_order(bf: BackfillPass, ordered: Iterable[JobView], *, min_run_s: float,
+                      preempts: bool = True) -> list[Decision]:
+    """:func:`preemptive_backfill` on a pass the caller made (and may inspect while ``ordered``
+    is consumed, e.g. to skip what cannot start)."""
+    state = bf.state
     preempted: list[Decision] = []
     lowest: int | None = None
     lowest_known = False

@@ -17,6 +17,10 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+REFERENCE_ACCELERATOR = "A100-SXM-80GB"
+"""Catalog name of the speed-1.0 device: trace run times and ``estimate_s`` are seconds on it
+(its figures, like every device's, come from the catalog)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobView:
@@ -121,6 +125,13 @@ class ClusterState:
     ``running_priorities`` (optional): number of running preemptible jobs per priority, for
     drivers that keep it incrementally (the simulator); None = policies scan ``running``.
 
+    ``queue_log`` (optional, drivers that keep it: the simulator): an append-only feed of queue
+    changes, ``(job_id, view)`` when a job enters (or re-enters) the queue and ``(job_id,
+    None)`` when it leaves. A policy may use it to update a memoized order instead of re-sorting
+    a long queue on every call; the result must equal a fresh computation from the queue.
+    ``running_log`` (optional): the same feed for ``running`` (``(job_id, run)`` on start,
+    ``(job_id, None)`` on end, failure or preemption).
+
     The state is never written by a policy: everything derived here (``fastest_speed``) is
     computed once when the state is built, from ``pools``.
     """
@@ -130,13 +141,15 @@ class ClusterState:
     running: Mapping[int, RunningView]
     estimator: RuntimeEstimator = field(default_factory=FixedEstimator)
     throughput: Callable[[str, str, int], float] | None = None
-    reference_accelerator: str = "A100-SXM-80GB"
+    reference_accelerator: str = REFERENCE_ACCELERATOR
     tenant_devices: Mapping[str, int] = field(default_factory=dict)
     shares: Mapping[str, float] = field(default_factory=dict)
     wan_bytes_per_s: Mapping[tuple[str, str], float] = field(default_factory=dict)
     default_wan_bytes_per_s: float = 1.25e9
     node_free: Sequence[Sequence[int]] | None = None
     running_priorities: Mapping[int, int] | None = None
+    queue_log: Sequence[tuple[int, JobView | None]] | None = None
+    running_log: Sequence[tuple[int, RunningView | None]] | None = None
     _sizes: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
     _fastest: tuple[float, ...] = field(default=(), init=False, repr=False, compare=False)
 
@@ -201,15 +214,18 @@ class ClusterState:
         job is expected to run as long again as it has run (a doubling guess, as a job that
         has lasted t is likely to last about t more), never before ``now_s + 1``.
         """
-        elapsed = now_s - run.start_s
+        predicted = self.predicted_end_s(run)
+        if now_s < predicted:
+            return predicted
+        return now_s + max(now_s - run.start_s, 1.0)
+
+    def predicted_end_s(self, run: RunningView) -> float:
+        """start + :meth:`run_s` of a running job (its end if its prediction is right)."""
         job = run.job
         if job.data_bytes or job.restarts or job.model is not None:
-            est = self.run_s(job, run.pool)
-        else:  # fast path of run_s (hot: called per running job when reserving)
-            est = self.estimate_s(job) / self.pools[run.pool].speed
-        if elapsed < est:
-            return run.start_s + est
-        return now_s + max(elapsed, 1.0)
+            return run.start_s + self.run_s(job, run.pool)
+        # fast path of run_s (hot: called per running job when reserving)
+        return run.start_s + self.estimate_s(job) / self.pools[run.pool].speed
 
     def fits_anywhere(self, job: JobView) -> bool:
         """True when some pool could ever host the job (size and accelerator constraint)."""

@@ -35,11 +35,15 @@ Parameters and why they have these values: docs/scheduling.md ("the suanwang rul
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import chain
 
+from suanwang.sched.backfill import BackfillPass
 from suanwang.sched.decisions import Decision
-from suanwang.sched.priority import preemptive_backfill
-from suanwang.sched.state import ClusterState, JobView, Queue
+from suanwang.sched.ordered_queue import OrderedQueue
+from suanwang.sched.priority import backfill_in_order
+from suanwang.sched.running_index import RunningIndex
+from suanwang.sched.state import ClusterState, JobView, Queue, node_fits
 
 DAY_S = 86400.0
 
@@ -61,6 +65,11 @@ class SuanwangPolicy:
     """Shortest predicted device-time first (skill-gated predictions, response-ratio aging),
     a protected EASY reservation for the longest-waiting job once it waited ``patience_s``,
     checkpoint-aware preemption of lower priority classes (rule and sources: module docstring).
+
+    ``reorder_period_s``: the aging term is evaluated at the start of the current period
+    (``floor(now / period) x period``), as Slurm recomputes priorities every
+    ``PriorityCalcPeriod``; between those instants (and estimator updates) the order
+    is kept and updated incrementally from the driver's queue feed (0 = exact ``now``).
     """
 
     name: str = "suanwang"
@@ -70,36 +79,81 @@ class SuanwangPolicy:
     cost_weight_s: float = 0.0
     preempts: bool = True
     min_run_s: float = 600.0
+    reorder_period_s: float = 3600.0
+    _memo: OrderedQueue = field(default_factory=OrderedQueue, compare=False, repr=False)
+    _running: RunningIndex = field(default_factory=RunningIndex, compare=False, repr=False)
 
-    def order(self, state: ClusterState, queue: Queue, now_s: float) -> list[JobView]:
-        """The queue in the order this policy considers it (see the module docstring)."""
+    def _keyer(self, state: ClusterState, now_s: float):
+        """(epoch, item function): the sort item of a job at this call's aging instant."""
         est = state.estimator
         skill = min(max(float(getattr(est, "skill", 1.0)), 0.0), 1.0)
         trusted = skill >= self.min_skill
         baseline = getattr(est, "baseline_s", None)
         base_s = baseline() if callable(baseline) and trusted else None
+        period = self.reorder_period_s
+        t = math.floor(now_s / period) * period if period > 0 else now_s
         k = self.aging_factor
-        keyed = []
-        anchor = None
-        for job in queue:
-            wait = max(now_s - job.submit_s, 0.0)
+
+        def item(job: JobView) -> tuple:
             if trusted or job.estimate_s is not None:
                 e = blended_estimate(state, job, skill, base_s)
-                item = (-job.priority, 0, e * (job.num_devices or 1) * e / (e + wait / k),
-                        job.job_id, job)
-            else:
-                item = (-job.priority, 1, job.submit_s, job.job_id, job)
-            keyed.append(item)
-            if wait >= self.patience_s and (anchor is None or (
-                    -job.priority, job.submit_s, job.job_id) < anchor[0]):
-                anchor = ((-job.priority, job.submit_s, job.job_id), job)
-        keyed.sort(key=lambda item: item[:4])
-        if anchor is None:
-            return [item[4] for item in keyed]
-        head = anchor[1]
-        return [head, *(item[4] for item in keyed if item[4] is not head)]
+                wait = max(t - job.submit_s, 0.0)
+                return (-job.priority, 0, e * (job.num_devices or 1) * e / (e + wait / k),
+                        job.job_id, id(job), job)
+            return (-job.priority, 1, job.submit_s, job.job_id, id(job), job)
+
+        return (t, id(est), getattr(est, "version", 0), skill, base_s), item
+
+    def _anchor(self, job: JobView | None, now_s: float) -> JobView | None:
+        return job if job is not None and now_s - job.submit_s >= self.patience_s else None
+
+    def order(self, state: ClusterState, queue: Queue, now_s: float) -> list[JobView]:
+        """The queue in the order this policy considers it (see the module docstring); a fresh
+        computation (no memo), the reference the incremental path is tested against."""
+        _, item = self._keyer(state, now_s)
+        keyed = sorted(item(job) for job in queue)
+        first = min(queue, key=lambda j: (j.submit_s, j.job_id), default=None)
+        head = self._anchor(first, now_s)
+        if head is None:
+            return [it[-1] for it in keyed]
+        return [head, *(it[-1] for it in keyed if it[-1] is not head)]
 
     def decide(self, state: ClusterState, queue: Queue, now_s: float) -> list[Decision]:
-        return preemptive_backfill(state, self.order(state, queue, now_s), now_s,
-                                   min_run_s=self.min_run_s, cost_weight_s=self.cost_weight_s,
-                                   preempts=self.preempts)
+        epoch, item = self._keyer(state, now_s)
+        memo = self._memo
+        memo.sync(queue, state.queue_log, epoch, item)
+        head = self._anchor(memo.longest_waiting(), now_s)
+        index = None
+        if state.running_log is not None:
+            index = self._running
+            index.sync(state, now_s, (id(state.estimator),
+                                      getattr(state.estimator, "version", 0)))
+        bf = BackfillPass(state, now_s, cost_weight_s=self.cost_weight_s, running_index=index)
+        # Whole sizes may be skipped once the reservation is made, if the pass cannot gain
+        # devices later (it gains them only by preempting, never on node-aware states).
+        prunable = state.node_free is not None or not self.preempts
+        pools = state.pools
+
+        fit_cache: dict[int, bool] = {}
+        seen = [-1]
+
+        def skip_size(n: int) -> bool:
+            if not (prunable and bf.reservations):
+                return False
+            if n > bf.total_free:
+                return True
+            if seen[0] != len(bf.decisions):  # free devices changed: recheck fits
+                fit_cache.clear()
+                seen[0] = len(bf.decisions)
+            fits = fit_cache.get(n)
+            if fits is None:
+                nodes = bf.nodes
+                fits = fit_cache[n] = any(
+                    f >= n and (nodes is None or node_fits(nodes[i], n, pools[i].devices_per_node))
+                    for i, f in enumerate(bf.free))
+            return not fits
+
+        ordered = memo.merged(skip_size)
+        if head is not None:
+            ordered = chain((head,), (j for j in ordered if j is not head))
+        return backfill_in_order(bf, ordered, min_run_s=self.min_run_s, preempts=self.preempts)

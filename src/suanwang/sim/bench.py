@@ -20,11 +20,24 @@ import time
 
 from suanwang.core.errors import ConfigError
 from suanwang.sched.registry import get_policy
-from suanwang.sim.cluster import load_cluster, scaled_accelerator_pools
+from suanwang.sim.cluster import SimCluster, load_cluster, scaled_accelerator_pools
 from suanwang.sim.engine import SimOptions, simulate
 from suanwang.sim.traces.synthetic import synthetic_llm
+from suanwang.sim.workload import Workload
 
 TARGET_WALL_S = 60.0
+
+
+def bench_case(*, jobs: int, gpus: int, load: float, seed: int, contended: bool
+               ) -> tuple[Workload, SimCluster, SimOptions]:
+    """The workload, cluster and options of one bench case (see the module docstring)."""
+    cluster = scaled_accelerator_pools(load_cluster(None), gpus)
+    capacity = (sum(p.devices * p.speed for p in cluster.pools) if contended
+                else cluster.devices)
+    workload = synthetic_llm(jobs, max(int(capacity), 1), load=load, seed=seed,
+                             max_size=max(p.devices for p in cluster.pools))
+    opts = SimOptions(seed=seed, node_aware=contended, failures=contended)
+    return workload, cluster, opts
 
 
 def bench_sim(*, jobs: int = 1_000_000, gpus: int = 100_000, policy: str = "suanwang",
@@ -40,15 +53,12 @@ def bench_sim(*, jobs: int = 1_000_000, gpus: int = 100_000, policy: str = "suan
                           field="load")
     t0 = time.perf_counter()
     c0 = time.process_time()
-    cluster = scaled_accelerator_pools(load_cluster(None), gpus)
-    capacity = (sum(p.devices * p.speed for p in cluster.pools) if contended
-                else cluster.devices)
-    workload = synthetic_llm(jobs, max(int(capacity), 1), load=load, seed=seed,
-                             max_size=max(p.devices for p in cluster.pools))
+    workload, cluster, opts = bench_case(jobs=jobs, gpus=gpus, load=load, seed=seed,
+                                         contended=contended)
     gen_s = time.perf_counter() - t0
-    opts = SimOptions(seed=seed, progress=progress, progress_every=50_000,
-                      sched_interval_s=sched_interval_s, node_aware=contended,
-                      failures=contended)
+    opts.progress = progress
+    opts.progress_every = 50_000
+    opts.sched_interval_s = sched_interval_s
     result = simulate(workload, cluster, get_policy(policy), opts)
     wall_s = time.perf_counter() - t0
     cpu_s = time.process_time() - c0

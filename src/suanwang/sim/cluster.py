@@ -1,8 +1,10 @@
 """The simulated hardware: pools built from a federation file or one homogeneous cluster.
 
-Each pool's ``speed`` is its accelerator's training throughput relative to a reference device
-(:func:`suanwang.sched.placement.throughput_ratio`); trace run times are taken as measured on the
-reference, so a job runs ``runtime / speed`` seconds on a pool.
+Each pool's ``speed`` is its accelerator's training throughput relative to the reference device,
+from the one performance model: the planner's tokens/s for a reference job
+(:data:`SPEED_MODEL` on :data:`SPEED_DEVICES` devices, :func:`pool_speed`); trace run times are
+taken as measured on the reference, so a job runs ``runtime / speed`` seconds on a pool. Jobs
+that name their model get job-specific speeds from the same function (``ClusterState.speed``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,24 @@ from dataclasses import dataclass, field
 from suanwang.catalog import get_accelerator, load_federation
 from suanwang.core.errors import ConfigError
 from suanwang.core.federation import Federation
-from suanwang.sched.placement import throughput_ratio
-from suanwang.sched.state import PoolView
+from suanwang.plan.throughput import tokens_per_s
+from suanwang.sched.state import REFERENCE_ACCELERATOR, PoolView
 
-REFERENCE_ACCELERATOR = "A100-SXM-80GB"
+__all__ = ["REFERENCE_ACCELERATOR", "SimCluster", "from_federation", "homogeneous",
+           "load_cluster", "pool_speed", "scaled_accelerator_pools"]
+
+SPEED_MODEL = "llama3-8b"
+SPEED_DEVICES = 8
+"""The reference job whose planned tokens/s ratio gives a pool's generic speed (assumption: an
+8-GPU fine-tune of a mid-size model, the commonest job shape in the traces)."""
+
+
+def pool_speed(accelerator: str, reference: str = REFERENCE_ACCELERATOR) -> float:
+    """tokens_per_s(SPEED_MODEL, accelerator, SPEED_DEVICES) / the same on ``reference``
+    (plan.throughput: the best plan's predicted throughput); 0.0 when the model cannot train
+    there (e.g. CPU partitions)."""
+    ref = tokens_per_s(SPEED_MODEL, reference, SPEED_DEVICES)
+    return tokens_per_s(SPEED_MODEL, accelerator, SPEED_DEVICES) / ref if ref > 0 else 0.0
 
 
 @dataclass(kw_only=True)
@@ -58,7 +74,7 @@ def from_federation(fed: Federation, *, reference: str = REFERENCE_ACCELERATOR) 
                 name=f"{c.name}/{p.accelerator.name}", center=c.name,
                 accelerator=p.accelerator.name, devices=p.devices,
                 devices_per_node=p.devices_per_node,
-                speed=throughput_ratio(p.accelerator, ref),
+                speed=pool_speed(p.accelerator.name, ref.name),
                 price_per_device_hour=p.price_per_device_hour,
                 watts_per_device=p.watts_per_device, pue=c.pue))
     wan = {}

@@ -188,12 +188,15 @@ class _Sim:
         self.nodes = _Nodes(self.pools) if opts.node_aware else None
         # Priorities of running preemptible jobs (multiset), shared with the state.
         self.running_prio: dict[int, int] = {}
+        self.queue_log: list[tuple[int, JobView | None]] = []
+        self.running_log: list[tuple[int, RunningView | None]] = []
         self.state = ClusterState(
             pools=self.pools, free=self.free, running=self.running, estimator=self.estimator,
             tenant_devices=self.tenant_devices, shares=opts.shares,
             wan_bytes_per_s=cluster.wan_bytes_per_s, throughput=throughput,
             node_free=self.nodes.counts if self.nodes is not None else None,
-            running_priorities=self.running_prio)
+            running_priorities=self.running_prio, queue_log=self.queue_log,
+            running_log=self.running_log)
         self.queue: dict[int, JobView] = {}
         self.size_count: dict[int, int] = {}  # gang sizes in the queue (multiset)
         self.queued_prio: dict[int, int] = {}  # priorities in the queue (multiset)
@@ -226,9 +229,11 @@ class _Sim:
             self.queue[jv.job_id] = jv
         _inc(self.size_count, jv.num_devices)
         _inc(self.queued_prio, jv.priority)
+        self.queue_log.append((jv.job_id, jv))
 
     def _dequeue(self, job_id: int) -> JobView:
         jv = self.queue.pop(job_id)
+        self.queue_log.append((job_id, None))
         _dec(self.size_count, jv.num_devices)
         _dec(self.queued_prio, jv.priority)
         return jv
@@ -274,6 +279,7 @@ class _Sim:
 
     def _release(self, i: int, t: float) -> RunningView:
         run = self.running.pop(i)
+        self.running_log.append((i, None))
         n = run.job.num_devices
         self.free[run.pool] += n
         self.total_free += n
@@ -311,7 +317,8 @@ class _Sim:
         tau = self.reliability.checkpoint_interval_s(d.pool, n, self.w.checkpoint_stall_s)
         if jv.checkpoint_interval_s != tau:
             jv = replace(jv, checkpoint_interval_s=tau)
-        self.running[i] = RunningView(job=jv, pool=d.pool, start_s=t)
+        run = self.running[i] = RunningView(job=jv, pool=d.pool, start_s=t)
+        self.running_log.append((i, run))
         if jv.preemptible:
             _inc(self.running_prio, jv.priority)
         overhead = self.state.overhead_s(jv, d.pool)

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import math
 
-from suanwang.catalog import get_accelerator
+from suanwang.plan.throughput import tokens_per_s
 from suanwang.sched.estimates import UserHistoryEstimator
-from suanwang.sched.placement import choose_pool, throughput_ratio
+from suanwang.sched.placement import choose_pool
+from suanwang.sim.cluster import SPEED_DEVICES, SPEED_MODEL, load_cluster, pool_speed
 from tests.unit.sched.helpers import job, pool, state
 
 
@@ -20,13 +21,15 @@ def test_history_estimator_is_online_and_falls_back():
     assert math.isclose(other, math.sqrt(100.0 * 300.0))  # global geometric mean
 
 
-def test_throughput_ratio_is_min_of_compute_and_memory():
-    a100 = get_accelerator("A100-SXM-80GB")
-    h100 = get_accelerator("H100-SXM")
-    h20 = get_accelerator("H20")
-    assert throughput_ratio(a100, a100) == 1.0
-    assert 1.5 < throughput_ratio(h100, a100) < 3.2
-    assert throughput_ratio(h20, a100) < 1.0  # H20: high HBM bandwidth but low bf16 peak
+def test_pool_speed_comes_from_the_planner():
+    """One performance model: a pool's speed is the planner's tokens/s ratio to the reference
+    (no second roofline proxy in sched)."""
+    ref = tokens_per_s(SPEED_MODEL, "A100-SXM-80GB", SPEED_DEVICES)
+    assert pool_speed("A100-SXM-80GB") == 1.0
+    assert pool_speed("H100-SXM") == tokens_per_s(SPEED_MODEL, "H100-SXM", SPEED_DEVICES) / ref
+    assert pool_speed("H100-SXM") > 1.5 and pool_speed("H20") < 1.0
+    speeds = {p.accelerator: p.speed for p in load_cluster(None).pools}
+    assert speeds["H100-SXM"] == pool_speed("H100-SXM")
 
 
 def test_placement_weighs_speed_staging_and_cost():

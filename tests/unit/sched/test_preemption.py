@@ -84,8 +84,9 @@ def _earliest_start(st: ClusterState, head, now_s: float) -> float:
     return best
 
 
-@pytest.mark.parametrize("policy", [PriorityPreemptive(), SuanwangPolicy(min_skill=0.0)],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("policy", [PriorityPreemptive(), SuanwangPolicy(min_skill=0.0),
+                                    SuanwangPolicy(min_skill=0.0, patience_s=0.0)],
+                         ids=["priority", "suanwang", "suanwang-anchored"])
 def test_never_delays_the_reservation_random(policy):
     """Random pools, running jobs and queues with two priority classes: jobs considered after
     the first blocked job (preempting or backfilling) never delay its predicted start."""

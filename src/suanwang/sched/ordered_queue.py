@@ -1,0 +1,119 @@
+"""A memoized, incrementally updated priority order of the queue, grouped by gang size.
+
+A policy whose order is a pure function of (job, an epoch) — the epoch being everything else the
+keys depend on (the aging instant, the estimator's version) — can keep the order between calls
+and apply only the driver's queue changes (:attr:`ClusterState.queue_log`) instead of
+re-sorting a long queue on every event. The result is by construction the order a fresh sort
+gives: same items, same tuple comparison; a different epoch or a missing/foreign log triggers a
+full rebuild from the queue. Jobs are kept in one sorted list per gang size, so a pass can skip a
+whole size that cannot start (:meth:`OrderedQueue.merged`), and the heap of submission times
+gives the longest-waiting job in O(log n).
+
+Items are tuples ``(*sort_key, job_id, id(job), job)``: ``job_id`` makes live items unique and
+``id(job)`` separates a re-queued job from its stale entry, so the job itself is never compared.
+Removed jobs are dropped lazily (an item is live while ``live[job_id] is job``); the lists are
+compacted when stale items outnumber half the live ones.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import insort
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from suanwang.sched.state import JobView, Queue
+
+Item = tuple
+"""``(*sort_key, job_id, id(job), job)``."""
+
+
+class OrderedQueue:
+    """The memo (one per policy object). Not thread-safe; a policy called from several threads
+    should hold one per thread."""
+
+    __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "stale")
+
+    def __init__(self) -> None:
+        self.epoch: Any = None
+        self.log_id = -1
+        self.log_pos = 0
+        self.live: dict[int, JobView] = {}
+        self.groups: dict[int, list[Item]] = {}
+        self.oldest: list[tuple[float, int, int, JobView]] = []
+        self.stale = 0
+
+    def sync(self, queue: Queue, log, epoch: Any, item: Callable[[JobView], Item]) -> None:
+        """Bring the memo up to date with ``queue`` (and ``log`` when given) at ``epoch``."""
+        if log is None or id(log) != self.log_id or epoch != self.epoch or \
+                len(log) < self.log_pos:
+            self._rebuild(queue, log, epoch, item)
+            return
+        live, groups, oldest = self.live, self.groups, self.oldest
+        for pos in range(self.log_pos, len(log)):
+            jid, job = log[pos]
+            if jid in live:
+                del live[jid]
+                self.stale += 1
+            if job is not None:
+                live[jid] = job
+                insort(groups.setdefault(job.num_devices, []), item(job))
+                heapq.heappush(oldest, (job.submit_s, jid, id(job), job))
+        self.log_pos = len(log)
+        if self.stale > (len(live) >> 1) + 32:
+            self._compact()
+
+    def _rebuild(self, queue: Queue, log, epoch: Any, item: Callable[[JobView], Item]) -> None:
+        self.epoch = epoch
+        self.log_id = id(log) if log is not None else -1
+        self.log_pos = len(log) if log is not None else 0
+        self.live = {job.job_id: job for job in queue}
+        groups: dict[int, list[Item]] = {}
+        for job in self.live.values():
+            groups.setdefault(job.num_devices, []).append(item(job))
+        for items in groups.values():
+            items.sort()
+        self.groups = groups
+        self.oldest = [(j.submit_s, j.job_id, id(j), j) for j in self.live.values()]
+        heapq.heapify(self.oldest)
+        self.stale = 0
+
+    def _compact(self) -> None:
+        live = self.live
+        self.groups = {n: kept for n, items in self.groups.items()
+                       if (kept := [it for it in items if live.get(it[-3]) is it[-1]])}
+        self.oldest = [o for o in self.oldest if live.get(o[1]) is o[3]]
+        heapq.heapify(self.oldest)
+        self.stale = 0
+
+    def longest_waiting(self) -> JobView | None:
+        """The queued job submitted first (ties: lowest id)."""
+        oldest, live = self.oldest, self.live
+        while oldest and live.get(oldest[0][1]) is not oldest[0][3]:
+            heapq.heappop(oldest)
+        return oldest[0][3] if oldest else None
+
+    def merged(self, skip_size: Callable[[int], bool]) -> Iterator[JobView]:
+        """Live jobs in order (a k-way merge of the size groups). Before each job of size n the
+        merge asks ``skip_size(n)``; True drops the rest of that size from this iteration (the
+        caller knows no job of that size can start for the rest of its pass)."""
+        live = self.live
+        heap = []
+        for n, items in self.groups.items():
+            if items:
+                heap.append((items[0], n, 0))
+        heapq.heapify(heap)
+        groups = self.groups
+        while heap:
+            it, n, k = heap[0]
+            job = it[-1]
+            if live.get(it[-3]) is job and skip_size(n):
+                heapq.heappop(heap)
+                continue
+            items = groups[n]
+            if k + 1 < len(items):
+                heapq.heapreplace(heap, (items[k + 1], n, k + 1))
+            else:
+                heapq.heappop(heap)
+            if live.get(it[-3]) is job:
+                yield job
