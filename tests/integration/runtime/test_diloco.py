@@ -6,13 +6,20 @@ import pytest
 
 from tests.integration.runtime.conftest import run_job, small_job
 
-SYNC = {"mode": "diloco", "centers": [0, 1], "outer_every_steps": 4, "outer_lr": 0.7,
+# 2 centers x 2 ranks: gradients all-reduced inside each center, leaders over the WAN
+SYNC = {"mode": "diloco", "centers": [0, 0, 1, 1], "outer_every_steps": 4, "outer_lr": 0.7,
         "outer_momentum": 0.9}
+RUN = {"nproc": 4}
+
+
+def _job(path, **sections):
+    return small_job(path, sync={**SYNC, **sections.pop("sync", {})},
+                     run={**RUN, **sections.pop("run", {})}, **sections)
 
 
 @pytest.fixture(scope="module")
 def diloco_ref(tmp_path_factory) -> dict:
-    return run_job(small_job(tmp_path_factory.mktemp("dl") / "run", sync=SYNC))
+    return run_job(_job(tmp_path_factory.mktemp("dl") / "run"))
 
 
 def test_diloco_runs_and_syncs_every_h_steps(diloco_ref):
@@ -28,8 +35,7 @@ def test_diloco_runs_and_syncs_every_h_steps(diloco_ref):
 def test_diloco_resume_mid_window_is_bit_identical(tmp_path, diloco_ref):
     """Stop at step 6 (2 inner steps after an outer step, momentum non-zero), resume to 10:
     same weights, outer anchor and momentum as the uninterrupted run."""
-    job = small_job(tmp_path / "run", sync=SYNC, run={"until_step": 6},
-                    checkpoint={"every_steps": 0})
+    job = _job(tmp_path / "run", run={"until_step": 6}, checkpoint={"every_steps": 0})
     first = run_job(job)
     assert first["summary"]["final_step"] == 6
     job["run"]["until_step"] = 0
@@ -39,8 +45,7 @@ def test_diloco_resume_mid_window_is_bit_identical(tmp_path, diloco_ref):
 
 
 def test_diloco_bf16_deltas_halve_wan_bytes(tmp_path, diloco_ref):
-    run = run_job(small_job(tmp_path / "run", sync={**SYNC, "outer_bf16": True},
-                            train={"steps": 4}))
+    run = run_job(_job(tmp_path / "run", sync={"outer_bf16": True}, train={"steps": 4}))
     sent = [e["wan_bytes"] for e in run["events"] if e["event"] == "step" and e["wan_bytes"]]
     fp32 = [e["wan_bytes"] for e in diloco_ref["events"] if e["event"] == "step"
             and e["wan_bytes"]]
