@@ -32,6 +32,7 @@ def parse_model(item: object, *, file: str, entry: str) -> ModelSpec:
             experts=e.integer("experts", 1),
             top_k=e.integer("top_k", 1),
             expert_ffn_hidden=e.integer("expert_ffn_hidden", 0, minimum=0),
+            sliding_window=e.integer("sliding_window", 0, minimum=0),
         )
     except ConfigError as exc:
         raise ConfigError(exc.detail, file=file, entry=entry, field=exc.field) from None
@@ -63,7 +64,7 @@ def get_model(name: str, path: str | Path | None = None) -> ModelSpec:
 
 
 INLINE_INTS = ("layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len",
-               "head_size", "experts", "top_k", "expert_ffn_hidden")
+               "head_size", "experts", "top_k", "expert_ffn_hidden", "sliding_window")
 
 
 def resolve_model(text: str) -> ModelSpec:

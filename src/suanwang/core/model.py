@@ -19,6 +19,8 @@ class ModelSpec:
     hidden 3072 and 16 heads). Mixture of experts: ``experts`` > 1 replaces every FFN by
     ``experts`` FFNs of width ``expert_ffn_hidden`` (0 = ``ffn_hidden``) plus a router, each
     token visiting ``top_k`` of them (Shazeer et al. 2017; Fedus et al. 2021).
+    ``sliding_window`` (0 = none) limits each query to the last ``sliding_window`` keys
+    (Mistral 7B v0.1: 4096; Jiang et al. 2023, Beltagy et al. 2020).
     """
 
     name: str
@@ -36,15 +38,16 @@ class ModelSpec:
     experts: int = 1
     top_k: int = 1
     expert_ffn_hidden: int = 0
+    sliding_window: int = 0
 
     def __post_init__(self) -> None:
         for name in ("layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "seq_len"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"must be >= 1 (got {getattr(self, name)})",
                                   entry=f"model '{self.name}'", field=name)
-        if self.head_size < 0 or self.expert_ffn_hidden < 0:
-            raise ConfigError("must be >= 0", entry=f"model '{self.name}'",
-                              field="head_size" if self.head_size < 0 else "expert_ffn_hidden")
+        for name in ("head_size", "expert_ffn_hidden", "sliding_window"):
+            if getattr(self, name) < 0:
+                raise ConfigError("must be >= 0", entry=f"model '{self.name}'", field=name)
         if self.experts < 1 or not 1 <= self.top_k <= self.experts:
             raise ConfigError(f"need experts >= 1 and 1 <= top_k <= experts (got {self.experts}, "
                               f"{self.top_k})", entry=f"model '{self.name}'", field="top_k")
@@ -103,5 +106,5 @@ class ModelSpec:
             "seq_len": self.seq_len, "ffn_kind": self.ffn_kind,
             "tied_embeddings": self.tied_embeddings, "params": self.params, "source": self.source,
             "head_size": self.head_dim, "experts": self.experts, "top_k": self.top_k,
-            "expert_ffn_hidden": self.expert_width,
+            "expert_ffn_hidden": self.expert_width, "sliding_window": self.sliding_window,
         }

@@ -7,6 +7,8 @@ Megatron-Core's ``num_floating_point_operations``, 2024):
 
     matmuls    2h(2ad + 2gd) + 2mhf·k + 2hE  (q, o, k, v projections; FFN / k experts; router)
     attention  4·s·a·d · c                  (QK^T and AV; c = 1/2 causal, 1 full square)
+               4·a·d·(w - w²/2s)            (causal with a sliding window w < s: query i sees
+                                             min(i, w) keys; Jiang et al. 2023, Mistral 7B)
     logits     2hV                          (once per token, not per layer)
 
 MODEL FLOPs per token = 3 x forward with CAUSAL attention (c = 1/2: a decoder needs only the lower
@@ -41,8 +43,19 @@ def layer_matmul_flops_per_token(model: ModelSpec) -> float:
 def layer_attention_flops_per_token(model: ModelSpec, seq_len: int, *,
                                     causal: bool = False) -> float:
     """Forward FLOPs per token of one layer's attention core (QK^T, AV): the full square, or its
-    causal half."""
-    return 4.0 * seq_len * model.attention_width * (0.5 if causal else 1.0)
+    causal half — with a sliding window ``w`` < s, the causal band, ``w - w²/2s`` keys per query
+    on average (a materialised full square still computes every score and masks them)."""
+    return 4.0 * model.attention_width * (attended_keys(model, seq_len) if causal
+                                          else float(seq_len))
+
+
+def attended_keys(model: ModelSpec, seq_len: int) -> float:
+    """Keys a query attends on average under causal masking: s/2, or ``w - w²/(2s)`` with a
+    sliding window ``w`` < s (the causal triangle cut to a band of width w)."""
+    w = model.sliding_window
+    if w and w < seq_len:
+        return w - w * w / (2.0 * seq_len)
+    return 0.5 * seq_len
 
 
 def head_flops_per_token(model: ModelSpec) -> float:

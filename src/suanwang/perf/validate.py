@@ -34,9 +34,19 @@ FlashAttention iff ``--use-flash-attn``), else a fused-attention kernel named in
 materialized (no large-scale stack shipped FlashAttention before 2023), else the default
 (flash). ``notes`` saying "untied embeddings" / "tied embeddings" set the tie (else tied, as
 above); "HSDP (shard within node" sets ``shard_size`` to the node's GPUs; "kv-channels N"
-(Megatron's flag) sets ``head_size``. Unknown
-``sequence_parallel`` is resolved JOINTLY with micro_batch, recompute and zero_stage (the
-fastest combination that fits), not one field at a time.
+(Megatron's flag) sets ``head_size``; ``sliding_window`` comes from its cell, else
+``--sliding-window N`` in ``notes``, else the catalog preset of the same ``model`` name (an
+architecture fact from the model's paper), else none. A DeepSpeed engine named in ``notes`` with
+no Flash kernel named -> materialized attention. Unknown ``sequence_parallel`` is resolved
+JOINTLY with micro_batch, recompute and zero_stage (the fastest combination that fits), not one
+field at a time — but only where the stack has Megatron SP (not before 2022, not on a DeepSpeed
+engine unless ``--sequence-parallel`` is quoted: :func:`sequence_parallel_available`).
+
+A row whose stated setting does not fit by our memory model although its source reports that it
+trained: the memory knobs no quoted launch flag settles are read as lower bounds (ZeRO 0 may be
+the distributed optimizer, recompute none may be full recompute of N layers per stage), and the
+fastest setting that then fits is used (``_memory_fallback``); only if none fits is the fastest
+stated setting used, and the row says so.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from suanwang.catalog.models import load_models
 from suanwang.core.efficiency import EfficiencyProfile
 from suanwang.core.errors import ConfigError
 from suanwang.core.hardware import Accelerator, Cluster
@@ -199,7 +210,29 @@ def stated_attention(row: RunRow) -> tuple[str, str | None]:
     years = [int(y) for y in YEAR.findall(row.get("source"))]
     if years and max(years) <= 2022:
         return "materialized", "attention materialized (source dated before 2023)"
+    if DEEPSPEED_WORDS.search(notes):
+        return "materialized", "attention materialized (DeepSpeed stack, no Flash kernel named)"
     return "flash", "attention flash (default)"
+
+
+DEEPSPEED_WORDS = re.compile(r"deepspeed|bf16optimizer", re.IGNORECASE)
+
+
+def sequence_parallel_available(row: RunRow) -> tuple[bool, str | None]:
+    """Whether the row's stack offers Megatron sequence parallelism (Korthikanti et al. 2022),
+    and why not. Not available: a source dated 2021 or earlier (before the paper), or a
+    DeepSpeed engine named in ``notes`` (Megatron-DeepSpeed's pipeline engine and DeepSpeed's
+    ZeRO engine have no Megatron SP; BigScience's 2022 fork ran without it) unless the notes
+    quote ``--sequence-parallel``. An unknown ``sequence_parallel`` cell is then off."""
+    notes = row.get("notes")
+    if "--sequence-parallel" in notes:
+        return True, None
+    years = [int(y) for y in YEAR.findall(row.get("source"))]
+    if years and max(years) <= 2021:
+        return False, "sequence_parallel unknown -> False (source dated before 2022)"
+    if DEEPSPEED_WORDS.search(notes):
+        return False, "sequence_parallel unknown -> False (DeepSpeed stack: no Megatron SP)"
+    return True, None
 
 
 def row_stack(row: RunRow, per_node: int) -> tuple[Stack, list[str]]:
@@ -227,6 +260,26 @@ def _tied(row: RunRow) -> bool:
 
 
 KV_CHANNELS = re.compile(r"kv-channels (\d+)")
+SLIDING_WINDOW = re.compile(r"(?:--sliding-window|sliding[ -]window)[ =:]*(\d+)", re.IGNORECASE)
+
+
+def stated_sliding_window(row: RunRow) -> tuple[int, str | None]:
+    """(sliding window, why — None when the cell states it or there is none). The
+    ``sliding_window`` cell, else ``--sliding-window N`` / "sliding window N" in ``notes``, else
+    the catalog preset of the same model (``model`` cell, case-insensitive: an architecture fact
+    from the model's own paper), else 0 (full causal attention)."""
+    cell = _int(row, "sliding_window", -1, minimum=0)
+    if cell >= 0:
+        return cell, None
+    found = SLIDING_WINDOW.search(row.get("notes"))
+    if found:
+        return int(found.group(1)), f"sliding_window {found.group(1)} (stated in notes)"
+    presets = {k.lower(): m for k, m in load_models().items()}
+    preset = presets.get(row.get("model").lower())
+    if preset is not None and preset.sliding_window:
+        return preset.sliding_window, (f"sliding_window {preset.sliding_window} (catalog preset "
+                                       f"{preset.name})")
+    return 0, None
 
 
 def _kv_channels(row: RunRow) -> int:
@@ -244,7 +297,10 @@ def row_model(row: RunRow) -> tuple[ModelSpec, list[str]]:
     kind = _stated(row, "ffn_kind", ("gelu", "swiglu")) or ("swiglu" if ffn != 4 * h
                                                             else "gelu")
     tied = _tied(row)
-    extra = {"head_size": _int(row, "head_size", 0, minimum=0) or _kv_channels(row),
+    window, why = stated_sliding_window(row)
+    notes += [why] if why else []
+    extra = {"sliding_window": window,
+             "head_size": _int(row, "head_size", 0, minimum=0) or _kv_channels(row),
              "experts": _int(row, "experts", 1), "top_k": _int(row, "top_k", 1),
              "expert_ffn_hidden": _int(row, "expert_ffn_hidden", 0, minimum=0)}
     vocab = _int(row, "vocab", 0)
@@ -307,6 +363,8 @@ OPT_IN = {"vp": [1]}  # framework features: off unless stated
 def _choices(row: RunRow, key: str, legal: list) -> tuple[list, bool]:
     raw = row.get(key).lower()
     if raw in UNKNOWN:
+        if key == "sequence_parallel" and not sequence_parallel_available(row)[0]:
+            return [False], False
         return OPT_IN.get(key, legal), True
     if key == "sequence_parallel":
         if raw not in ("true", "false"):
@@ -355,6 +413,8 @@ def validate_row(row: RunRow, accelerators: dict[str, Accelerator],
     cluster = Cluster.of(acc, n, per_node, gbps)
     stack, stack_notes = row_stack(row, per_node)
     notes += stack_notes
+    if row.get("sequence_parallel").lower() in UNKNOWN:
+        notes += [why for why in sequence_parallel_available(row)[1:] if why]
     best, chosen = _best_prediction(row, model, cluster, par, precision, profile_for(acc_name),
                                     stack)
     err = 100.0 * (best.step_time_s - measured) / measured
@@ -363,14 +423,11 @@ def validate_row(row: RunRow, accelerators: dict[str, Accelerator],
                      assumptions=tuple(notes + chosen))
 
 
-def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict[str, int],
-                     precision: str, profile: EfficiencyProfile,
-                     stack: Stack) -> tuple[Prediction, list[str]]:
-    """Evaluate every legal setting of the unknown cells at once; predict the fastest that fits.
-    ConfigError (the first one met) when no setting is legal."""
-    keys = list(GRID)
-    options, unknown = zip(*[_choices(row, k, GRID[k]) for k in keys], strict=True)
-    batch = _int(row, "global_batch_seqs")
+def _legal(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict[str, int],
+           options: list[list], stack: Stack) -> list[Parallelism]:
+    """Every legal Parallelism over the product of ``options`` (keys of GRID); ConfigError (the
+    first one met) when none is legal."""
+    keys, batch = list(GRID), _int(row, "global_batch_seqs")
     pars, first_error = [], None
     for combo in itertools.product(*options):
         try:
@@ -384,17 +441,82 @@ def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict
     if not pars:
         assert first_error is not None
         raise first_error
+    return pars
+
+
+def _fitting_times(model: ModelSpec, cluster: Cluster, pars: list[Parallelism], batch: int,
+                   precision: str, profile: EfficiencyProfile, stack: Stack):
+    """(step time of each candidate, inf where it does not fit; step times regardless)."""
     c = Candidates.of_many(pars)
     hw = hardware(cluster, profile, precision, stack=stack)
     st = step_time(model, model.seq_len, batch, c, hw)
     mem = memory(model, model.seq_len, c, st.num_micro, cluster.accelerator.hbm_bytes,
                  stack=stack, precision=precision, devices_per_node=cluster.devices_per_node)
-    times = np.where(mem.fits, st.step_time_s, np.inf)
+    return np.where(mem.fits, st.step_time_s, np.inf), st.step_time_s
+
+
+RECOMPUTE_FLAGS = ("--recompute-granularity", "--recompute-method", "--recompute-num-layers",
+                   "--recompute-activations")
+
+
+def _memory_fallback(row: RunRow, model: ModelSpec, options: list[list],
+                     stack: Stack) -> list[tuple[list[list], Stack, str]]:
+    """Settings to retry when the row's stated setting does not fit although its source reports
+    that it trained. The memory knobs the row states but no quoted launch flag evidences are
+    read as lower bounds: ``zero_stage`` 0 may be Megatron's ``--use-distributed-optimizer``
+    (ZeRO-1), ``recompute`` none may be any recompute, full or of N layers per stage
+    (``--recompute-num-layers``). Empty when the notes quote the flags that settle them."""
+    keys, notes = list(GRID), row.get("notes")
+    opts = [list(o) for o in options]
+    z, rc = keys.index("zero_stage"), keys.index("recompute")
+    if "--use-distributed-optimizer" not in notes and row.get("zero_stage") not in UNKNOWN:
+        opts[z] = sorted({*opts[z], *(s for s in (0, 1) if s >= min(opts[z]))})
+    if any(flag in notes for flag in RECOMPUTE_FLAGS) or len(opts[rc]) > 1:
+        return [(opts, stack, "zero_stage")] if opts[z] != options[z] else []
+    opts[rc] = ["none", "selective", "full"]
+    layers = -(-model.layers // min(_int(row, "pp"), model.layers))
+    out = [(opts, stack, "recompute")]
+    out += [([*opts[:rc], ["full"], *opts[rc + 1:]],
+             Stack(**{**stack.to_dict(), "recompute_layers": n}), f"recompute_layers {n}")
+            for n in range(1, layers)]
+    return out
+
+
+def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict[str, int],
+                     precision: str, profile: EfficiencyProfile,
+                     stack: Stack) -> tuple[Prediction, list[str]]:
+    """Evaluate every legal setting of the unknown cells at once; predict the fastest that fits.
+    When none fits, retry with the memory knobs of :func:`_memory_fallback`; when still none
+    fits, the fastest stated setting is used and the row says so. ConfigError (the first one
+    met) when no setting is legal."""
+    keys = list(GRID)
+    options, unknown = zip(*[_choices(row, k, GRID[k]) for k in keys], strict=True)
+    batch = _int(row, "global_batch_seqs")
+    pars = _legal(row, model, cluster, base, list(options), stack)
+    times, raw = _fitting_times(model, cluster, pars, batch, precision, profile, stack)
     notes = []
-    if not np.isfinite(times).any():  # it ran, so our memory model is too pessimistic here
-        times = st.step_time_s
-        notes.append("no setting fits by our memory model; fastest used")
-    best = pars[int(np.argmin(times))]
+    if not np.isfinite(times).any():  # it ran, so a stated memory knob must be incomplete
+        best_t, found = np.inf, None
+        for opts, st_, _what in _memory_fallback(row, model, list(options), stack):
+            try:
+                alt = _legal(row, model, cluster, base, opts, st_)
+            except ConfigError:
+                continue
+            t, _ = _fitting_times(model, cluster, alt, batch, precision, profile, st_)
+            if np.isfinite(t).any() and t.min() < best_t:
+                best_t, found = float(t.min()), (alt[int(np.argmin(t))], st_)
+        if found is not None:
+            best, stack = found
+            layers = (f" ({stack.recompute_layers} layers/stage)"
+                      if stack.recompute_layers and best.recompute == "full" else "")
+            notes.append(f"stated setting does not fit by our memory model; memory knobs no "
+                         f"flag states read as lower bounds -> recompute {best.recompute}"
+                         f"{layers}, zero_stage {best.zero_stage}")
+        else:
+            best = pars[int(np.argmin(raw))]
+            notes.append("no setting fits by our memory model; fastest used")
+    else:
+        best = pars[int(np.argmin(times))]
     pred = predict(model, cluster, best, global_batch_seqs=batch, precision=precision,
                    profile=profile, stack=stack)
     chosen = [f"{k} unknown -> {getattr(best, k)}"

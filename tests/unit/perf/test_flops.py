@@ -62,3 +62,22 @@ def test_gqa_and_swiglu_matmuls():
     assert fl.layer_matmul_flops_per_token(gqa) == 2 * h * (2 * h + 2 * h * 8 / 32) + 6 * h * f
     # matmul FLOPs are 2 x the matmul weights of a layer (norm weights excluded)
     assert fl.layer_matmul_flops_per_token(gqa) == 2 * (gqa.params_per_layer - 2 * h)
+
+
+def test_sliding_window_attention_is_the_causal_band():
+    """A query at position i attends min(i + 1, w) keys (Mistral's window): the average over a
+    sequence matches a brute-force count; no window (or w >= s) is the causal half; the full
+    square (materialised kernels mask, they do not skip) is unchanged."""
+    s, w = 8192, 1024
+    base = ModelSpec(name="m", layers=2, hidden=1024, heads=8, kv_heads=8, ffn_hidden=4096,
+                     vocab=1000, seq_len=s)
+    win = ModelSpec(**{**base.__dict__, "sliding_window": w})
+    brute = sum(min(i + 1, w) for i in range(s)) / s
+    assert fl.attended_keys(win, s) == pytest.approx(brute, rel=1e-3)
+    assert fl.attended_keys(base, s) == s / 2
+    assert fl.attended_keys(win, 512) == 256  # window longer than the sequence: no effect
+    causal = fl.layer_attention_flops_per_token(win, s, causal=True)
+    assert causal == pytest.approx(4 * 1024 * brute, rel=1e-3)
+    assert fl.layer_attention_flops_per_token(win, s) == fl.layer_attention_flops_per_token(
+        base, s)
+    assert fl.model_flops_per_token(win, s) < fl.model_flops_per_token(base, s)

@@ -37,16 +37,18 @@ def run(model, acc, n, par, batch, *, seq=None, precision="bf16", stack=None):
        precision=st.sampled_from(["bf16", "fp8"]), acc=st.sampled_from(["H100-SXM",
                                                                           "A100-SXM-80GB",
                                                                           "Ascend-910B"]),
-       attention=st.sampled_from(["flash", "materialized"]), micro=st.sampled_from([1, 4]))
+       attention=st.sampled_from(["flash", "materialized"]), micro=st.sampled_from([1, 4]),
+       window=st.sampled_from([0, 4096]))
 def test_executed_flops_never_exceed_peak(layers, hidden, seq_exp, tp, cp, recompute, precision,
-                                          acc, attention, micro):
+                                          acc, attention, micro, window):
     """Every output: executed FLOPs / time <= the chip's peak at that precision, MFU <= 1,
     over random models, context lengths up to 1M, splits, recompute, precision, attention."""
     a = get_accelerator(acc)
     if precision not in a.peak_flops_per_s:
         precision = "bf16"
     model = ModelSpec(name="r", layers=layers, hidden=hidden, heads=hidden // 128,
-                      kv_heads=8, ffn_hidden=int(3.5 * hidden), vocab=32000, ffn_kind="swiglu")
+                      kv_heads=8, ffn_hidden=int(3.5 * hidden), vocab=32000, ffn_kind="swiglu",
+                      sliding_window=window)
     n = tp * cp * 2
     par = Parallelism(tp=tp, cp=cp, dp=2, micro_batch=micro, recompute=recompute)
     p = run(model, a, n, par, 2 * micro, seq=2**seq_exp, precision=precision,

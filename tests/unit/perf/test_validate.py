@@ -152,3 +152,70 @@ def test_stack_facts_from_cells_and_notes():
     gemma = parse_runs(header + "g,Y,m,4,1024,8,2048,1000,8,A100-SXM-80GB,8,1,1,8,1,,"
                                 "kv-channels 256 x heads 8\n")[0]
     assert row_model(gemma)[0].head_dim == 256 and row_model(rows[0])[0].head_dim == 128
+
+
+SP_HEADER = ("id,source,model,layers,hidden,heads,seq_len,vocab,global_batch_seqs,accelerator,"
+             "num_gpus,tp,pp,dp,micro_batch,zero_stage,recompute,sequence_parallel,"
+             "measured_step_time_s,notes\n")
+
+
+def test_sequence_parallel_only_where_the_stack_has_it():
+    """BLOOM's kind of miss: an unknown SP cell was resolved to on for a DeepSpeed (2022) stack
+    that had no Megatron SP. DeepSpeed named in notes, or a source before 2022 -> SP off (and
+    DeepSpeed without a Flash kernel named -> materialised); a quoted --sequence-parallel or a
+    modern stack keeps SP searchable."""
+    row = "{i},{src},m,8,4096,32,2048,50000,64,A100-SXM-80GB,64,8,1,8,1,0,full,unknown,5,{n}\n"
+    rows = parse_runs(SP_HEADER
+                      + row.format(i="ds", src="X", n="Megatron-DeepSpeed; BF16Optimizer")
+                      + row.format(i="old", src="Y 2021", n="")
+                      + row.format(i="dsflag", src="X", n="DeepSpeed flags: --sequence-parallel")
+                      + row.format(i="new", src="Z 2024", n="FlashAttention"))
+    rep = validate(rows, load_accelerators(), get_efficiency)
+    sp = {r.id: r.prediction.parallelism.sequence_parallel for r in rep.rows}
+    assert sp == {"ds": False, "old": False, "dsflag": True, "new": True}
+    ds = next(r for r in rep.rows if r.id == "ds")
+    assert ds.prediction.stack.attention == "materialized"
+    assert any("DeepSpeed" in a for a in ds.assumptions)
+
+
+def test_sliding_window_from_cell_notes_or_catalog_preset():
+    """Mistral-7B at 32K on 8 Ascend 910B came out +46%: its 4096 window was not an input. The
+    window comes from the cell, from --sliding-window in notes, or from the catalog preset of
+    the same model (Jiang et al. 2023), and makes the step faster."""
+    header = SP_HEADER.replace("notes\n", "sliding_window,notes\n")
+    row = ("{i},X 2024,{m},32,4096,32,32768,32000,32,Ascend-910B,8,8,1,1,1,1,none,true,45,"
+           "{w},{n}\n")
+    rows = parse_runs(header + row.format(i="preset", m="Mistral-7B", w="", n="")
+                      + row.format(i="cell", m="x", w="4096", n="")
+                      + row.format(i="flag", m="x", w="",
+                                   n="flags: --use-flash-attn --sliding-window 4096")
+                      + row.format(i="none", m="x", w="", n=""))
+    assert [row_model(r)[0].sliding_window for r in rows] == [4096, 4096, 4096, 0]
+    rep = validate(rows, load_accelerators(), get_efficiency)
+    t = {r.id: r.predicted_step_time_s for r in rep.rows}
+    assert t["preset"] == pytest.approx(t["cell"]) == pytest.approx(t["flag"])
+    assert t["preset"] < 0.8 * t["none"]
+
+
+def test_stated_memory_knobs_are_lower_bounds_when_the_run_trained():
+    """A row reported as trained whose stated setting (recompute none, ZeRO 0) does not fit by
+    our memory model gets the least costly recompute / distributed optimizer that fits (the CSV's
+    quoted flags are a subset); a row whose notes quote recompute flags is not second-guessed."""
+    row = ("{i},X 2024,m,32,4096,32,32768,32000,8,Ascend-910B,8,1,1,8,1,0,none,false,50,"
+           "{n}\n")
+    rows = parse_runs(SP_HEADER + row.format(i="bare", n="flags: --use-flash-attn")
+                      + row.format(i="flagged", n="flags: --use-flash-attn "
+                                   "--recompute-granularity selective"))
+    rep = validate(rows, load_accelerators(), get_efficiency)
+    bare, flagged = rep.rows
+    assert bare.prediction.fits and bare.prediction.parallelism.recompute != "none"
+    assert any("lower bounds" in a for a in bare.assumptions)
+    assert not flagged.prediction.fits
+    assert any("no setting fits" in a for a in flagged.assumptions)
+
+
+def test_no_does_not_fit_on_a_reported_domestic_run():
+    """Issue #18: no "does not fit" on a configuration a source reports as trained."""
+    rep = run(shared_data("domestic_runs.csv").read_text())
+    assert all(r.prediction.fits for r in rep.rows)
+    assert not any("no setting fits" in a for r in rep.rows for a in r.assumptions)
