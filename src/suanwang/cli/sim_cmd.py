@@ -141,7 +141,8 @@ def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | No
     cluster = _cluster(federation, cluster_gpus, scale_to)
     if node_aware is None:
         node_aware = cluster_gpus is not None
-    workload = _workload(trace, trace_format, jobs, cluster.devices, seed,
+    capacity = max(int(sum(p.devices * p.speed for p in cluster.pools)), 1)
+    workload = _workload(trace, trace_format, jobs, capacity, seed,
                          sorted({p.center for p in cluster.pools}), models,
                          max(p.devices for p in cluster.pools), load)
     opts_for = _Options(quiet=json_, estimator=estimator, failures=failures, seed=seed,
@@ -203,8 +204,8 @@ def _register_simulate(app: typer.Typer) -> None:
             "larger: whole free nodes) or count devices per pool only. Default: node-aware "
             "with --cluster-gpus, pooled with --federation.", show_default=False)] = None,
         load: Annotated[float, typer.Option(
-            "--load", help="Offered load of --trace-format synthetic (1.0 = the devices' "
-            "capacity in reference-device seconds).")] = 0.9,
+            "--load", help="Offered load of --trace-format synthetic (1.0 = the cluster's "
+            "speed-weighted capacity, sum of devices x pool speed).")] = 0.9,
         scale_to: Annotated[int | None, typer.Option(
             "--scale-to", help="Scale the cluster's accelerator pools to about N devices "
             "(node counts rounded; e.g. the Alibaba nodes file down to a contended size).")
