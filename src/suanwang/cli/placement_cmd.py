@@ -37,6 +37,9 @@ def where_cmd(
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     accelerators: Annotated[Path | None, typer.Option(
         "--accelerators", help="Your accelerators YAML, merged over the catalog.")] = None,
+    calibration: Annotated[Path | None, typer.Option(
+        "--calibration", help="Correct times, costs and energy by the measured runs in this "
+        "file (suanwang calibration show --file).")] = None,
 ) -> None:
     """Where should I train? Every center, chip and size, ranked by failure-aware time, cost or
     energy, with the Pareto front marked."""
@@ -69,7 +72,7 @@ def where_cmd(
         task = progress.add_task("searching centers", total=None)
         selection = select_compute(
             fed, **{k: v for k, v in kwargs.items() if k != "model"}, model=spec,
-            objective=objective,
+            objective=objective, corrections=_corrections(calibration),
             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     if accel_ok is not None:
         selection = _only(selection, accel_ok)
@@ -90,6 +93,18 @@ def where_cmd(
                   f"{selection.configs_evaluated:,} configurations; "
                   f"{len(selection.skipped)} skipped (model does not fit or chip lacks the "
                   "precision); * = Pareto-optimal in time, cost and energy", style="dim")
+
+
+def _corrections(path: Path | None) -> dict:
+    """The corrections learned from the measured runs in ``path`` (none without a file)."""
+    if path is None:
+        return {}
+    from suanwang.core.errors import ConfigError
+    from suanwang.store.calibration_file import CalibrationFile
+
+    if not path.is_file():
+        raise ConfigError("calibration file not found", field="--calibration", file=str(path))
+    return CalibrationFile(path).corrections()
 
 
 def _spec_search(fed, path: Path):

@@ -19,7 +19,7 @@ divide by it), restart and stall figures likewise.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from statistics import median
 
 from suanwang.core.errors import ConfigError
@@ -139,3 +139,15 @@ def corrected(seconds: float, corrections: dict[tuple[str, str], Correction], *,
         raise ConfigError(f"'{figure}' is not one of {list(FIGURES)}", field="figure")
     corr = corrections.get((center, accelerator))
     return seconds * corr.factor(figure) if corr else seconds
+
+
+def calibrate_option(option, corrections: dict[tuple[str, str], Correction]):
+    """A ``plan.placement.Option`` with its time to train, cost and energy scaled by its
+    (center, accelerator)'s step correction (all three are proportional to the run's hours);
+    unchanged for a key never measured."""
+    corr = corrections.get((option.center, option.accelerator))
+    if corr is None or corr.step_factor == 1.0:
+        return option
+    f = corr.step_factor
+    good = replace(option.goodput, time_to_train_s=option.goodput.time_to_train_s * f)
+    return replace(option, goodput=good, cost=option.cost * f, energy_kwh=option.energy_kwh * f)

@@ -26,6 +26,7 @@ from suanwang.core.federation import Center, Federation
 from suanwang.core.hardware import Cluster, NodePool
 from suanwang.core.model import ModelSpec
 from suanwang.perf.stack import Stack
+from suanwang.plan.calibration import Correction, calibrate_option
 from suanwang.plan.goodput import Goodput, assess_plan
 from suanwang.plan.search import Plan, SearchResult, search
 from suanwang.reliability.rates import multiplier_for
@@ -157,10 +158,13 @@ def select_compute(federation: Federation, model: ModelSpec, *, tokens: float,
                    min_devices: int = 1, deadline_s: float | None = None,
                    budget: float | None = None, centers: tuple[str, ...] = (),
                    on_progress: Callable[[int, int], None] | None = None,
-                   stack: Stack | None = None) -> Selection:
+                   stack: Stack | None = None,
+                   corrections: dict[tuple[str, str], Correction] | None = None) -> Selection:
     """Rank every (center, pool, device count) for training ``model`` on ``tokens`` tokens.
 
     ``deadline_s`` / ``budget`` drop options that miss them; ``centers`` restricts the search.
+    ``corrections`` (``plan/calibration.py``, from measured runs) scale each option's time, cost
+    and energy before ranking.
     ``on_progress(done, total)`` is called after each pool size is evaluated (for progress bars).
     Raises InfeasibleError when no option satisfies the constraints, saying which was closest.
     """
@@ -186,7 +190,7 @@ def select_compute(federation: Federation, model: ModelSpec, *, tokens: float,
             option, count = evaluate(model, center, pool, n, tokens=tokens,
                                      global_batch_seqs=global_batch_seqs, seq_len=s,
                                      precision=precision, stack=stack)
-            options.append(option)
+            options.append(calibrate_option(option, corrections or {}))
             evaluated += count
         except (InfeasibleError, ConfigError) as exc:
             skipped.append((label, str(exc).split("; rejected")[0]))

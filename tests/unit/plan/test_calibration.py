@@ -68,3 +68,23 @@ def test_file_store_add_replace_reset(tmp_path):
     (tmp_path / "cal.json").write_text("{not json")
     with pytest.raises(ConfigError):
         store.records()
+
+
+def test_where_ranks_with_corrected_time_cost_energy():
+    from suanwang.catalog import load_federation
+    from suanwang.core.model import ModelSpec
+    from suanwang.plan.placement import select_compute
+
+    fed = load_federation(None)
+    tiny = ModelSpec(name="tiny", layers=4, hidden=128, heads=4, kv_heads=4, ffn_hidden=512,
+                     vocab=256, seq_len=128)
+    args = {"tokens": 1e7, "global_batch_seqs": 8, "seq_len": 128, "centers": ("local",)}
+    raw = select_compute(fed, tiny, **args).options[0]
+    corr = fit([_rec(0, 0.001, predicted=1.0), _rec(1, 0.001, predicted=1.0)])
+    got = select_compute(fed, tiny, **args, corrections=corr).options[0]
+    assert got.time_to_train_s == pytest.approx(raw.time_to_train_s * 0.001)
+    assert got.cost == pytest.approx(raw.cost * 0.001)
+    assert got.energy_kwh == pytest.approx(raw.energy_kwh * 0.001)
+    # a deadline the raw prediction misses is met once the measured speed is known
+    deadline = raw.time_to_train_s / 10
+    assert select_compute(fed, tiny, **args, deadline_s=deadline, corrections=corr).options
