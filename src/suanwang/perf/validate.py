@@ -25,22 +25,24 @@ accelerator, malformed or impossible cells, a precision its accelerator lacks, n
 measurement) is skipped with the precise reason; it never stops the other rows.
 
 Stack facts (``perf.stack``) come from optional columns ``attention`` (flash | materialized),
-``cross_entropy`` (fused | fp32 | chunked), ``recompute_layers``, ``shard_size`` (HSDP),
-``ep``, and model columns ``tied_embeddings``, ``head_size``, ``experts``, ``top_k``,
+``cross_entropy`` (fused | fp32 | chunked), ``recompute_layers``, ``shard_size`` (HSDP), ``ep``,
+and model columns ``tied_embeddings``, ``head_size``, ``experts``, ``top_k``,
 ``expert_ffn_hidden``, ``ffn_kind``. An unknown cell is resolved by ONE rule from what the row's
 own provenance states (:func:`stated_stack`): launch flags quoted in ``notes`` (``flags: ...``:
 FlashAttention iff ``--use-flash-attn``), else a fused-attention kernel named in ``notes``
 (FlashAttention, flash-attn, FA2/FA3, SDPA) -> flash, else a source dated 2022 or earlier ->
-materialized (no large-scale stack shipped FlashAttention before 2023), else the default
-(flash). ``notes`` saying "untied embeddings" / "tied embeddings" set the tie (else tied, as
-above); "HSDP (shard within node" sets ``shard_size`` to the node's GPUs; "kv-channels N"
-(Megatron's flag) sets ``head_size``; ``sliding_window`` comes from its cell, else
-``--sliding-window N`` in ``notes``, else the catalog preset of the same ``model`` name (an
-architecture fact from the model's paper), else none. A DeepSpeed engine named in ``notes`` with
-no Flash kernel named -> materialized attention. Unknown ``sequence_parallel`` is resolved
-JOINTLY with micro_batch, recompute and zero_stage (the fastest combination that fits), not one
-field at a time — but only where the stack has Megatron SP (not before 2022, not on a DeepSpeed
-engine unless ``--sequence-parallel`` is quoted: :func:`sequence_parallel_available`).
+materialized (no large-scale stack shipped FlashAttention before 2023), else the default (flash).
+``notes`` saying "untied embeddings" / "tied embeddings" set the tie (else tied, as above); "HSDP
+(shard within node" sets ``shard_size`` to the node's GPUs; "kv-channels N" (Megatron's flag) sets
+``head_size``; ``sliding_window`` comes from its cell, else ``--sliding-window N`` in ``notes``,
+else the catalog preset of the same ``model`` name (an architecture fact from the model's paper),
+else none. A DeepSpeed engine named in ``notes`` with no Flash kernel named -> materialized
+attention. Quoted launch flags also say whether TP communication overlaps the matmuls
+(``--use-mc2``, ``--tp-comm-overlap``: :func:`stated_tp_overlap`; without quoted flags, the
+profile's default). Unknown ``sequence_parallel`` is resolved JOINTLY with micro_batch, recompute
+and zero_stage (the fastest combination that fits), not one field at a time — but only where the
+stack has Megatron SP (not before 2022, not on a DeepSpeed engine unless ``--sequence-parallel`` is
+quoted: :func:`sequence_parallel_available`).
 
 A row whose stated setting does not fit by our memory model although its source reports that it
 trained: the memory knobs no quoted launch flag settles are read as lower bounds (ZeRO 0 may be
@@ -216,6 +218,19 @@ def stated_attention(row: RunRow) -> tuple[str, str | None]:
 
 
 DEEPSPEED_WORDS = re.compile(r"deepspeed|bf16optimizer", re.IGNORECASE)
+TP_OVERLAP_FLAGS = ("--use-mc2", "--tp-comm-overlap")
+
+
+def stated_tp_overlap(row: RunRow) -> tuple[bool | None, str | None]:
+    """Whether the row's launch flags overlap tensor-parallel communication with the matmuls:
+    MindSpeed's ``--use-mc2`` (Ascend MC², all-gather/reduce-scatter fused into the matmul) or
+    Megatron's ``--tp-comm-overlap`` (Transformer Engine userbuffers). Only when ``notes`` quote
+    the launch flags (``flags: ...``); otherwise None = the profile's stack default."""
+    notes = row.get("notes")
+    if "flags:" not in notes:
+        return None, None
+    on = any(f in notes.split("flags:", 1)[1] for f in TP_OVERLAP_FLAGS)
+    return on, f"TP comm overlap {'on' if on else 'off'} (launch flags in notes)"
 
 
 def sequence_parallel_available(row: RunRow) -> tuple[bool, str | None]:
@@ -413,6 +428,7 @@ def validate_row(row: RunRow, accelerators: dict[str, Accelerator],
     cluster = Cluster.of(acc, n, per_node, gbps)
     stack, stack_notes = row_stack(row, per_node)
     notes += stack_notes
+    notes += [why for why in stated_tp_overlap(row)[1:] if why]
     if row.get("sequence_parallel").lower() in UNKNOWN:
         notes += [why for why in sequence_parallel_available(row)[1:] if why]
     best, chosen = _best_prediction(row, model, cluster, par, precision, profile_for(acc_name),
@@ -445,10 +461,11 @@ def _legal(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict[str, int]
 
 
 def _fitting_times(model: ModelSpec, cluster: Cluster, pars: list[Parallelism], batch: int,
-                   precision: str, profile: EfficiencyProfile, stack: Stack):
+                   precision: str, profile: EfficiencyProfile, stack: Stack,
+                   tp_overlap: bool | None = None):
     """(step time of each candidate, inf where it does not fit; step times regardless)."""
     c = Candidates.of_many(pars)
-    hw = hardware(cluster, profile, precision, stack=stack)
+    hw = hardware(cluster, profile, precision, stack=stack, tp_overlap=tp_overlap)
     st = step_time(model, model.seq_len, batch, c, hw)
     mem = memory(model, model.seq_len, c, st.num_micro, cluster.accelerator.hbm_bytes,
                  stack=stack, precision=precision, devices_per_node=cluster.devices_per_node)
@@ -493,7 +510,9 @@ def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict
     options, unknown = zip(*[_choices(row, k, GRID[k]) for k in keys], strict=True)
     batch = _int(row, "global_batch_seqs")
     pars = _legal(row, model, cluster, base, list(options), stack)
-    times, raw = _fitting_times(model, cluster, pars, batch, precision, profile, stack)
+    tp_overlap = stated_tp_overlap(row)[0]
+    times, raw = _fitting_times(model, cluster, pars, batch, precision, profile, stack,
+                                tp_overlap)
     notes = []
     if not np.isfinite(times).any():  # it ran, so a stated memory knob must be incomplete
         best_t, found = np.inf, None
@@ -502,7 +521,8 @@ def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict
                 alt = _legal(row, model, cluster, base, opts, st_)
             except ConfigError:
                 continue
-            t, _ = _fitting_times(model, cluster, alt, batch, precision, profile, st_)
+            t, _ = _fitting_times(model, cluster, alt, batch, precision, profile, st_,
+                                  tp_overlap)
             if np.isfinite(t).any() and t.min() < best_t:
                 best_t, found = float(t.min()), (alt[int(np.argmin(t))], st_)
         if found is not None:
@@ -518,7 +538,7 @@ def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict
     else:
         best = pars[int(np.argmin(times))]
     pred = predict(model, cluster, best, global_batch_seqs=batch, precision=precision,
-                   profile=profile, stack=stack)
+                   profile=profile, stack=stack, tp_comm_overlap=tp_overlap)
     chosen = [f"{k} unknown -> {getattr(best, k)}"
               for k, u in zip(keys, unknown, strict=True) if u]
     return pred, chosen + notes

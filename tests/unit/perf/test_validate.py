@@ -219,3 +219,21 @@ def test_no_does_not_fit_on_a_reported_domestic_run():
     rep = run(shared_data("domestic_runs.csv").read_text())
     assert all(r.prediction.fits for r in rep.rows)
     assert not any("no setting fits" in a for r in rep.rows for a in r.assumptions)
+
+
+def test_tp_overlap_from_launch_flags():
+    """MindSpeed rows with --use-mc2 (matmul fused with TP communication) ran +8% slower than
+    predicted and rows without it -8% faster, as one profile-wide overlap setting averaged the
+    two: the overlap is a fact of the launch flags (--use-mc2, --tp-comm-overlap) when quoted,
+    else the profile's default."""
+    row = ("{i},X 2024,m,32,4096,32,8192,32000,64,Ascend-910B,8,8,1,1,1,0,none,true,30,{n}\n")
+    rows = parse_runs(SP_HEADER + row.format(i="mc2", n="flags: --use-flash-attn --use-mc2")
+                      + row.format(i="plain", n="flags: --use-flash-attn")
+                      + row.format(i="unquoted", n="FlashAttention"))
+    rep = validate(rows, load_accelerators(), get_efficiency)
+    tp = {r.id: r.prediction.time_breakdown_s["tp_comm"] for r in rep.rows}
+    assert tp["mc2"] < tp["plain"]
+    overlap = get_efficiency("Ascend-910B").tp_comm_overlap
+    assert tp["unquoted"] == pytest.approx(tp["mc2"] if overlap else tp["plain"])
+    notes = {r.id: " ".join(r.assumptions) for r in rep.rows}
+    assert "TP comm overlap on" in notes["mc2"] and "TP comm overlap off" in notes["plain"]
