@@ -49,6 +49,25 @@ from suanwang.core.federation import Center
 
 START_TIMEOUT_S = 30.0
 LOG_TAIL_BYTES = 4096
+# The runtime's exit code after a preemption signal with its final checkpoint committed
+# (``suanwang.runtime.procs.PREEMPTED_RC``, sysexits EX_TEMPFAIL; launched by module path, so
+# the value is restated here rather than imported), and the default of its grace period
+# (``run.preempt_grace_s``, docs/runtime.md) when the job document does not set one.
+RUNTIME_PREEMPTED_RC = 75
+RUNTIME_PREEMPT_GRACE_S = 60.0
+# After the grace the supervisor kills late ranks, then waits for the persist processes to
+# finish the final hand-off; the keeper's SIGKILL comes this much later still.
+PREEMPT_MARGIN_S = 30.0
+
+
+def stop_grace_s(a: AttemptSpec) -> float:
+    """Seconds between the keeper's SIGTERM and its SIGKILL for attempt ``a``: for training
+    the runtime's ``run.preempt_grace_s`` (default 60 s) + ``PREEMPT_MARGIN_S``; for batch the
+    keeper's default (10 s)."""
+    if a.kind != "training" or a.runtime_config is None:
+        return 0.0  # the keeper's GRACE_S
+    run = dict(a.runtime_config).get("run") or {}
+    return float(run.get("preempt_grace_s", RUNTIME_PREEMPT_GRACE_S)) + PREEMPT_MARGIN_S
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -70,7 +89,8 @@ class LocalBackend:
         (self.root / "attempts").mkdir(parents=True, exist_ok=True)
         self.python = python
         self.capabilities: Mapping[Capability, str] = {
-            Capability.PREEMPT: "this machine never preempts; only cancel stops an attempt",
+            Capability.PREEMPT: "this machine never preempts on its own; the controller's "
+                                "preemptions and cancels stop an attempt (SIGTERM, grace)",
             Capability.MEASURED_ENERGY: "no power meter; billing models energy from TDP x PUE",
         }
         self._live: dict[str, tuple[str, int]] = {}  # key -> (accelerator, devices)
@@ -113,7 +133,7 @@ class LocalBackend:
                 return self._handle(attempt, state, wait=False)
             launch = {"argv": self._argv(attempt, state), "env": dict(attempt.env),
                       "fail_after_s": attempt.fail_after_s, "walltime_s": attempt.walltime_s,
-                      "cwd": str(state)}
+                      "grace_s": stop_grace_s(attempt), "cwd": str(state)}
             write_atomic(state / "launch.json", launch)
             write_atomic(state / "launched", {"at": time.time(), "key": attempt.key})
             subprocess.Popen(
@@ -168,13 +188,19 @@ class LocalBackend:
             return BackendStatus(state=AttemptState.NODE_FAIL, started_at=t0,
                                  ended_at=time.time(), log_tail=tail,
                                  reason="process tree died without an exit record (lost)")
-        return self._exit_status(state, ex, t0)
+        return self._exit_status(state, ex, t0, kind=handle.data.get("kind", ""))
 
     @staticmethod
-    def _exit_status(state: Path, ex: dict[str, Any], t0: float | None) -> BackendStatus:
+    def _exit_status(state: Path, ex: dict[str, Any], t0: float | None, *, kind: str = ""
+                     ) -> BackendStatus:
+        """exit.json -> status. A training run that exited 75 took its final checkpoint after
+        SIGTERM (a cancel, a preemption or the walltime): PREEMPTED, resumable from there."""
         code, why = ex.get("exit_code"), ex.get("reason", "")
         tail = tail_text(str(state / "output.log"), LOG_TAIL_BYTES)
         kw = {"exit_code": code, "started_at": t0, "ended_at": ex.get("ended_at")}
+        if kind == "training" and code == RUNTIME_PREEMPTED_RC and why != "walltime":
+            return BackendStatus(state=AttemptState.PREEMPTED, reason="preempted: final "
+                                 f"checkpoint committed (runtime exit {code})", **kw)
         if why == "cancelled":
             return BackendStatus(state=AttemptState.CANCELLED, reason="cancelled", **kw)
         if code == 0:

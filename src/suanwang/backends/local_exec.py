@@ -10,10 +10,16 @@ re-attach without running it twice:
 * ``exit.json``     {exit_code, ended_at, cpu_s, reason}  written atomically when the child ends
 
 The child (the runtime supervisor or a batch command, argv from ``launch.json``) gets
-PR_SET_PDEATHSIG = SIGKILL, so it dies with this keeper. SIGTERM (cancel) is forwarded to the
-child, SIGKILL follows after ``GRACE_S``. ``fail_after_s`` > 0 injects a node failure: the whole
-process group is SIGKILLed then, leaving no ``exit.json`` (the controller sees NODE_FAIL).
-``walltime_s`` > 0 stops the child like a cancel and records reason ``walltime``.
+PR_SET_PDEATHSIG = SIGKILL, so it dies with this keeper. SIGTERM (cancel, preemption) is sent to
+the attempt's whole process group (the child and everything it started: the runtime supervisor
+*and* its ranks, or every process of a batch command's shell; the keeper itself ignores that
+copy), SIGKILL to the child follows after ``grace_s`` from ``launch.json`` (default
+``GRACE_S``). For training the backend sets ``grace_s`` to the runtime's
+``run.preempt_grace_s`` plus a margin, so the runtime can take its coordinated final
+checkpoint and exit 75 (PREEMPTED) before anything is killed (docs/runtime.md, fault model).
+``fail_after_s`` > 0 injects a node failure: the whole process group is SIGKILLed then, leaving
+no ``exit.json`` (the controller sees NODE_FAIL). ``walltime_s`` > 0 stops the child like a
+cancel and records reason ``walltime``.
 """
 
 from __future__ import annotations
@@ -59,11 +65,23 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _wait(child: subprocess.Popen, spec: dict, stop: list[str]) -> str:
-    """Wait for the child; returns the reason it stopped early ('' = on its own)."""
+def _term_group(on_term) -> None:
+    """SIGTERM to this keeper's process group (the attempt's whole tree), not to the keeper:
+    a signal ignored when it is generated is discarded, so the keeper's own copy is dropped."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        os.killpg(os.getpgrp(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
+
+
+def _wait(child: subprocess.Popen, spec: dict, stop: list[str], on_term) -> str:
+    """Wait for the child; returns the reason it stopped early ('' = on its own). A stop sends
+    SIGTERM to the process group once, SIGKILL to the child ``grace_s`` later."""
     t0 = time.monotonic()
     fail_after = float(spec.get("fail_after_s") or 0)
     walltime = float(spec.get("walltime_s") or 0)
+    grace = float(spec.get("grace_s") or GRACE_S)
     reason, term_at = "", None
     while child.poll() is None:
         now = time.monotonic() - t0
@@ -74,9 +92,9 @@ def _wait(child: subprocess.Popen, spec: dict, stop: list[str]) -> str:
         if not reason and walltime and now >= walltime:
             reason = "walltime"
         if reason and term_at is None:
-            child.send_signal(signal.SIGTERM)
+            _term_group(on_term)
             term_at = now
-        if term_at is not None and now - term_at > GRACE_S:
+        if term_at is not None and now - term_at > grace:
             child.kill()
         time.sleep(0.05)
     return reason
@@ -86,7 +104,11 @@ def main(argv: list[str]) -> int:
     state = Path(argv[0])
     spec = json.loads((state / "launch.json").read_text())
     stop: list[str] = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append("cancelled"))
+
+    def on_term(*_: object) -> None:
+        stop.append("cancelled")
+
+    signal.signal(signal.SIGTERM, on_term)
     me = os.getpid()
     started_at = time.time()
     with open(state / "output.log", "ab") as out:
@@ -96,7 +118,7 @@ def main(argv: list[str]) -> int:
                                  preexec_fn=_die_with_parent)
         write_atomic(state / "started.json", {"pid": me, "start_ticks": proc_start_ticks(me),
                                               "child_pid": child.pid, "started_at": started_at})
-        reason = _wait(child, spec, stop)
+        reason = _wait(child, spec, stop, on_term)
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     write_atomic(state / "exit.json", {"exit_code": child.returncode, "ended_at": time.time(),
                                        "cpu_s": ru.ru_utime + ru.ru_stime, "reason": reason})

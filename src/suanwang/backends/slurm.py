@@ -80,6 +80,20 @@ _REASONS = {"TIMEOUT": "walltime exceeded", "OUT_OF_MEMORY": "out of memory",
             "BOOT_FAIL": "node failed to boot", "PREEMPTED": "preempted by Slurm"}
 
 
+# ``python -m suanwang.runtime run`` exits 75 (EX_TEMPFAIL, runtime/procs.py PREEMPTED_RC) after
+# the ``--signal`` warning (slurm_script.py) or Slurm's SIGTERM made it commit a final
+# checkpoint; Slurm records that as FAILED with exit code 75.
+RUNTIME_PREEMPTED_RC = 75
+PREEMPTED_REASON = "preempted: the runtime committed a final checkpoint and exited 75"
+
+
+def runtime_preempted(h: Handle, state: AttemptState, code: int | None) -> bool:
+    """True when a training attempt ended FAILED/TIMEOUT with the runtime's exit 75: it was
+    signalled (time limit ahead, preemption) and left with a final checkpoint -> PREEMPTED."""
+    return (h.data.get("kind") == "training" and state is AttemptState.FAILED
+            and code == RUNTIME_PREEMPTED_RC)
+
+
 def attempt_state(slurm_state: str) -> AttemptState:
     """Slurm job state (squeue %T / sacct State, e.g. ``CANCELLED by 0``) -> AttemptState."""
     word = slurm_state.split()[0].rstrip("+") if slurm_state.strip() else ""
@@ -300,6 +314,10 @@ class SlurmBackend:
         code = last.exit_code
         if state is AttemptState.FAILED and last.signal:
             code = code or 128 + last.signal
+        if runtime_preempted(h, state, code):
+            return BackendStatus(state=AttemptState.PREEMPTED, exit_code=code,
+                                 reason=PREEMPTED_REASON, started_at=runs[0].start,
+                                 ended_at=last.end)
         reason = _REASONS.get(last.state.split()[0] if last.state else "", "")
         if state is AttemptState.FAILED and not reason:
             reason = f"exit code {code}"
@@ -314,6 +332,9 @@ class SlurmBackend:
         for word in out.split():
             if word.startswith("ExitCode="):
                 code = int(word[9:].split(":")[0])
+        if runtime_preempted(h, state, code):
+            return BackendStatus(state=AttemptState.PREEMPTED, exit_code=code,
+                                 reason=PREEMPTED_REASON, started_at=row.start, ended_at=row.end)
         tail = self._tail(h) if state in (AttemptState.FAILED, AttemptState.NODE_FAIL) else ""
         return BackendStatus(state=state, exit_code=code, started_at=row.start,
                              ended_at=row.end, log_tail=tail,

@@ -11,6 +11,9 @@ Resources (per node, from the attempt and the center's ``slurm:`` section):
   ``--partition``/``--account``/``--qos`` from the center.
 * ``--requeue`` and ``--open-mode=append``: Slurm requeues the job after a node failure and the
   output of every run stays in one file.
+* training: ``--signal=TERM@S`` (S = the runtime's preempt grace + 30 s, :func:`signal_lead_s`):
+  the runtime gets SIGTERM S seconds before the time limit, commits a final checkpoint and
+  exits 75, which the backend reports PREEMPTED (resumable) instead of a TIMEOUT.
 
 Identity: ``--job-name`` is the attempt key (``sw-j12-a1``) and ``--comment`` carries it again
 (``suanwang:key=sw-j12-a1``), so a restarted controller finds its job with ``squeue --name`` and
@@ -43,6 +46,8 @@ from suanwang.core.errors import ConfigError
 from suanwang.core.federation import SlurmSite
 
 JOB_DOC_EOF = "SUANWANG_JOB_EOF"
+RUNTIME_PREEMPT_GRACE_S = 60.0  # the runtime's run.preempt_grace_s default
+SIGNAL_MARGIN_S = 30.0
 COMMENT_PREFIX = "suanwang:key="
 
 
@@ -97,6 +102,17 @@ def runtime_document(attempt: AttemptSpec, run_dir: str) -> dict[str, Any]:
     return doc
 
 
+def signal_lead_s(a: AttemptSpec) -> int:
+    """Seconds before the time limit at which Slurm sends SIGTERM to the job steps
+    (``--signal=TERM@S``): the runtime's ``run.preempt_grace_s`` (default 60, docs/runtime.md)
+    + ``SIGNAL_MARGIN_S`` for the persist processes to finish the final hand-off. Not ``B:``:
+    that signals only the batch shell, which waits on ``srun`` and would never pass it on; not
+    USR1: torchrun (multi-node) dies on it, while it forwards TERM to its ranks."""
+    run = dict(a.runtime_config or {}).get("run") or {}
+    return math.ceil(float(run.get("preempt_grace_s", RUNTIME_PREEMPT_GRACE_S))
+                     + SIGNAL_MARGIN_S)
+
+
 def _directives(a: AttemptSpec, site: SlurmSite, lay: Layout, out: str, workdir: str) -> list[str]:
     d = [f"--job-name={a.key}", f"--comment={comment(a.key)}", f"--nodes={lay.nodes}",
          "--ntasks-per-node=1", f"--cpus-per-task={lay.ranks_per_node}", "--requeue",
@@ -105,6 +121,8 @@ def _directives(a: AttemptSpec, site: SlurmSite, lay: Layout, out: str, workdir:
         d.append(f"--gres={lay.gres_request}")
     if a.walltime_s > 0:
         d.append(f"--time={max(1, math.ceil(a.walltime_s / 60))}")
+    if a.kind == "training":
+        d.append(f"--signal=TERM@{signal_lead_s(a)}")
     for flag, value in (("partition", site.partition), ("account", site.account),
                         ("qos", site.qos), ("reservation", a.reservation)):
         if value:

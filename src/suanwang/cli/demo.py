@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -119,7 +120,19 @@ def _start(home: Path, port: int):
     return session_factory(engine), session_factory(engine, write=True), stop, ctl
 
 
-def _submit(W) -> tuple[int, list[int]]:
+def sign_in(port: int, token: str, home: Path) -> str:
+    """The line that lets a person sign in to the dashboard: URL + the demo tenant's whole
+    token (a local demo tenant; the token is also written to ``HOME/tenant-token``, mode 0600,
+    for scripts)."""
+    path = home / "tenant-token"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    return (f"dashboard: http://127.0.0.1:{port}/  sign in with the token of tenant demo-lab: "
+            f"{token}  (also in {path})")
+
+
+def _submit(W) -> tuple[int, list[int], str]:
     from suanwang.core.jobspec import load_job_spec, spec_to_dict
     from suanwang.store import jobs as repo
     from suanwang.store.tenants import create_tenant
@@ -135,9 +148,8 @@ def _submit(W) -> tuple[int, list[int]]:
 
         seed_demo_products(s, [c.name for c in load_federation().centers])  # marketplace
         s.commit()
-    console.print(f"tenant [bold]demo-lab[/] (balance 100000 CNY, token {token[:12]}...); "
-                  f"submitted jobs {ids}")
-    return tenant.id, ids
+    console.print(f"tenant [bold]demo-lab[/] (balance 100000 CNY); submitted jobs {ids}")
+    return tenant.id, ids, token
 
 
 def _watch(R, ids: list[int], timeout_s: float = 900.0) -> None:
@@ -186,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
     from suanwang.store import jobs as repo
 
     t0 = time.time()
-    R, W, stop, ctl = _start(Path(args.home).resolve(), args.port)
-    tenant_id, ids = _submit(W)
+    home = Path(args.home).resolve()
+    R, W, stop, ctl = _start(home, args.port)
+    tenant_id, ids, token = _submit(W)
+    login = sign_in(args.port, token, home)
+    console.print(escape(login), soft_wrap=True)  # never wrapped: the token stays copyable
     _watch(R, ids)
     _recovery(R, ids[0])
     with R() as s:
@@ -196,8 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"[bold green]demo done[/] in {time.time() - t0:.0f} s" if ok
                   else "[bold red]a job did not succeed[/]")
     if not args.exit_when_done:
-        console.print(f"serving the API and dashboard on http://127.0.0.1:{args.port}/; "
-                      "Ctrl-C stops")
+        console.print(escape(f"serving the API; {login}; Ctrl-C stops"), soft_wrap=True)
         try:
             while True:
                 time.sleep(1)

@@ -14,6 +14,14 @@ from sqlalchemy.orm import Session
 
 from suanwang.backends.base import AttemptState, Backend, BackendStatus, Handle
 from suanwang.control.recovery import RetryPolicy, decide
+from suanwang.control.runtime_events import (
+    CHECKPOINT_EVENTS,
+    NOTES,
+    STEP_DETAIL,
+    checkpoint_step,
+    is_new_checkpoint,
+    note_detail,
+)
 from suanwang.core.federation import Federation
 from suanwang.store import dispatch as q
 from suanwang.store import jobs as repo
@@ -24,7 +32,6 @@ from suanwang.store.models import Job, JobEvent, JobMetric
 from suanwang.store.usage import record_usage
 
 LIVE = ("PENDING", "RUNNING")
-RUNTIME_NOTES = {"failure": "runtime_failure", "restart": "runtime_restart"}
 
 
 def ts(t: float | None) -> datetime | None:
@@ -45,10 +52,11 @@ class AttemptInfo:
 
 def ingest_events(s: Session, backend: Backend, a: AttemptInfo, *, total_steps: int,
                   job_state: str) -> bool:
-    """Read the attempt's new runtime events; steps -> job_metrics; persisted checkpoints ->
-    progress and a ``checkpoint`` job event; runtime failures/restarts -> job events
-    (``runtime_failure`` / ``runtime_restart``; from = to = ``job_state``, the job's reason is
-    left alone). The cursor moves in the same transaction, so every event is ingested exactly
+    """Read the attempt's new runtime events; steps -> job_metrics; committed checkpoints ->
+    progress and a ``checkpoint`` job event (once per step); failures, restarts, preemption,
+    checkpoint fallback/damage, rollbacks, stragglers, ... -> job events named by
+    :data:`~suanwang.control.runtime_events.NOTES` (from = to = ``job_state``, the job's reason
+    is left alone). The cursor moves in the same transaction, so every event is ingested exactly
     once. Returns True if anything was read."""
     if a.handle is None:
         return False
@@ -64,17 +72,25 @@ def ingest_events(s: Session, backend: Backend, a: AttemptInfo, *, total_steps: 
                 job_id=a.job_id, attempt_id=a.id, step=int(e.get("step", 0)),
                 at=ts(e.get("t")) or utcnow(),
                 loss=e.get("loss"), tokens_per_s=e.get("tokens_per_s"), mfu=e.get("mfu"),
-                detail={"step_time_s": e.get("step_time_s"), "attempt": a.n}))
-        elif kind == "ckpt_persisted":
+                detail={**{k: e.get(k) for k in STEP_DETAIL if k in e}, "attempt": a.n}))
+        elif kind in CHECKPOINT_EVENTS:
+            if not is_new_checkpoint(e, a.detail.get("ckpt_step")):
+                continue  # the same commit seen as ckpt_persisted + ckpt_committed
+            step = checkpoint_step(e)
+            if step is not None:
+                a.detail["ckpt_step"] = step
             p = e.get("progress")
-            if p is None and e.get("step") is not None and total_steps:
-                p = min(1.0, int(e["step"]) / total_steps)
+            if p is None and step is not None and total_steps:
+                p = min(1.0, step / total_steps)
             if p is not None:
                 a.detail["progress"] = max(float(a.detail.get("progress", 0.0)), float(p))
                 a.detail["checkpoints"] = int(a.detail.get("checkpoints", 0)) + 1
             metrics.append(_event(a, e, job_state, "checkpoint", progress=p))
-        elif kind in RUNTIME_NOTES:
-            metrics.append(_event(a, e, job_state, RUNTIME_NOTES[kind]))
+        elif kind in NOTES:
+            if kind == "straggler":
+                a.detail["stragglers"] = sorted({*a.detail.get("stragglers", []),
+                                                 int(e.get("rank", -1))})
+            metrics.append(_event(a, e, job_state, NOTES[kind]))
     s.add_all(metrics)
     a.detail["cursor"] = new
     q.set_attempt(s, a.id, detail=dict(a.detail))
@@ -83,7 +99,7 @@ def ingest_events(s: Session, backend: Backend, a: AttemptInfo, *, total_steps: 
 
 def _event(a: AttemptInfo, e: dict[str, Any], state: str, reason: str, **extra: Any
            ) -> JobEvent:
-    detail = {k: v for k, v in e.items() if k in ("step", "reason", "rank", "kind", "in_a_row")}
+    detail = note_detail(e)
     detail.update({"attempt": a.n, "center": a.center, "runtime_attempt": e.get("attempt")},
                   **{k: v for k, v in extra.items() if v is not None})
     return JobEvent(job_id=a.job_id, at=ts(e.get("t")) or utcnow(), from_state=state,
