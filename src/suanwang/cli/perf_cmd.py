@@ -15,6 +15,7 @@ import typer
 
 from suanwang.cli.output import console, print_json, table
 from suanwang.core.errors import ConfigError
+from suanwang.core.textfile import read_text
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 AccelFileOpt = Annotated[Path | None, typer.Option(
@@ -176,10 +177,7 @@ def validate_cmd(runs: Annotated[list[Path], typer.Argument(
 
     rows = []
     for path in runs:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+        text = read_text(path, what="runs CSV", kind="a CSV in published_runs.csv format")
         rows += parse_runs(text, file=str(path))
     use_accelerators(accelerators)
     accs = load_accelerators()

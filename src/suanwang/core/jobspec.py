@@ -15,6 +15,8 @@ the API maps pydantic's own errors to 422 with the same ``loc``.
 
 from __future__ import annotations
 
+import difflib
+import typing
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,6 +34,7 @@ from pydantic import (
 from suanwang.core.errors import ConfigError
 from suanwang.core.model import FFN_KINDS, ModelSpec
 from suanwang.core.quantity import parse_count, parse_duration_s
+from suanwang.core.textfile import read_text
 
 PRECISIONS = ("bf16", "fp16", "fp8", "fp32", "tf32")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
@@ -207,6 +210,28 @@ def error_location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "spec"
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for a in typing.get_args(annotation) for m in _models_in(a)]
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed beside the unknown one at ``loc`` (for a "did you mean")."""
+    roots = {"training": TrainingSpec, "batch": BatchSpec}
+    if not loc or loc[0] not in roots:
+        return []
+    model: type[BaseModel] = roots[loc[0]]
+    for part in loc[1:-1]:
+        if part not in model.model_fields:
+            continue  # a union-branch tag such as 'InlineModel'
+        inner = _models_in(model.model_fields[part].annotation)
+        if not inner:
+            return []
+        model = inner[0]
+    return sorted(model.model_fields)
+
+
 _BRANCH_MISMATCH = ("string_type", "model_type", "model_attributes_type", "list_type")
 
 
@@ -215,11 +240,17 @@ def config_error(exc: ValidationError, *, file: str | None = None) -> ConfigErro
     errors = exc.errors()
     # In a str | model union, the error of the branch the input was meant for is the useful one.
     specific = [e for e in errors if e["type"] not in _BRANCH_MISMATCH]
+    # An unknown key usually explains a "missing" one (a typo): report it first.
+    specific.sort(key=lambda e: e["type"] != "extra_forbidden")
     first = (specific or errors)[0]
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
     msg = first["msg"]
     if first["type"] == "extra_forbidden":
-        msg = "unknown key; remove it or check the spelling (see docs/platform.md)"
+        known = _known_keys(tuple(first["loc"]))
+        close = difflib.get_close_matches(str(first["loc"][-1]), known, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        msg = (f"unknown key{hint}; known keys here: {', '.join(known)}" if known else
+               "unknown key; remove it or check the spelling (see docs/platform.md)")
     elif first["type"] == "union_tag_invalid" or first["type"] == "union_tag_not_found":
         msg = "must be 'training' or 'batch'"
     field = error_location(tuple(first["loc"]))
@@ -243,9 +274,7 @@ def load_job_spec(source: str | Path | dict) -> TrainingSpec | BatchSpec:
         path = Path(source)
         file = str(path)
         try:
-            doc = yaml.safe_load(path.read_text())
-        except OSError as exc:
-            raise ConfigError(f"cannot read job spec: {exc.strerror}", file=file) from None
+            doc = yaml.safe_load(read_text(path, what="job spec", kind="a YAML or JSON job spec"))
         except yaml.YAMLError as exc:
             raise ConfigError(f"not valid YAML: {exc}", file=file) from None
     if not isinstance(doc, dict):

@@ -16,6 +16,7 @@ the field and the fix. Supervisor and workers exchange the parsed config as JSON
 
 from __future__ import annotations
 
+import difflib
 import json
 import typing
 from dataclasses import dataclass, field, fields, replace
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from suanwang.core.errors import ConfigError
+from suanwang.core.textfile import read_text
 from suanwang.runtime.sync_config import SyncConfig
 
 SPLITS = ("even", "proportional", "explicit")
@@ -359,6 +361,11 @@ def _coerce(section: str, name: str, value: Any, hint: Any, file: str | None) ->
     return float(value) if hint is float else value
 
 
+def _did_you_mean(word: str, known: Any) -> str:
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _build(cls: type, section: str, raw: Any, file: str | None) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"section must be a mapping (got {raw!r})", file=file, entry=section)
@@ -366,8 +373,8 @@ def _build(cls: type, section: str, raw: Any, file: str | None) -> Any:
     known = {f.name for f in fields(cls)}
     for key in raw:
         if key not in known:
-            raise ConfigError(f"unknown field; known fields are {sorted(known)}", file=file,
-                              entry=section, field=str(key))
+            raise ConfigError(f"unknown field{_did_you_mean(str(key), known)}; known fields are "
+                              f"{sorted(known)}", file=file, entry=section, field=str(key))
     return cls(**{k: _coerce(section, k, v, hints[k], file) for k, v in raw.items()})
 
 
@@ -380,9 +387,10 @@ def from_dict(raw: dict[str, Any], *, file: str | None = None) -> TrainConfig:
     """Parse a job mapping (from YAML/JSON) into a checked :class:`TrainConfig`."""
     if not isinstance(raw, dict):
         raise ConfigError("a job file must be a mapping of sections", file=file)
-    unknown = set(raw) - set(_SECTIONS) - {"name"}
+    unknown = sorted(set(map(str, raw)) - set(_SECTIONS) - {"name"})
     if unknown:
-        raise ConfigError(f"unknown section(s) {sorted(unknown)}; known are "
+        raise ConfigError(f"unknown section(s) {unknown}"
+                          f"{_did_you_mean(unknown[0], ['name', *_SECTIONS])}; known are "
                           f"{['name', *_SECTIONS]}", file=file)
     parts = {name: _build(cls, name, raw.get(name) or {}, file) for name, cls in _SECTIONS.items()}
     name = raw.get("name", "tiny")
@@ -399,10 +407,12 @@ def from_dict(raw: dict[str, Any], *, file: str | None = None) -> TrainConfig:
 def load_job(path: str | Path) -> TrainConfig:
     """Read a job file: ``.json`` with the stdlib, ``.yaml``/``.yml`` with PyYAML if present."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError("is a directory; pass the path of a .yaml or .json job", file=str(path))
     if not path.is_file():
         raise ConfigError("job file not found; pass the path of a .yaml or .json job",
                           file=str(path))
-    text = path.read_text()
+    text = read_text(path, what="job file", kind="a .yaml or .json job file")
     if path.suffix == ".json":
         try:
             raw = json.loads(text)
@@ -410,7 +420,15 @@ def load_job(path: str | Path) -> TrainConfig:
             raise ConfigError(f"invalid JSON: {exc.msg}", file=str(path), line=exc.lineno) from None
     else:
         raw = _load_yaml(text, str(path))
-    return from_dict(raw or {}, file=str(path))
+    if isinstance(raw, dict) and set(raw) <= {"name"}:
+        # Defaults fill in fields of a job that says what to run, never a whole job: an empty
+        # (or name-only) file is a mistake, not a request to train the default tiny model.
+        raise ConfigError(f"no job in this file: give at least one section of "
+                          f"{', '.join(_SECTIONS)} (see examples/train-tiny.yaml)", file=str(path))
+    if raw is None:
+        raise ConfigError("the job file is empty: give at least a 'model:' and 'train:' section "
+                          "(see examples/train-tiny.yaml)", file=str(path))
+    return from_dict(raw, file=str(path))
 
 
 def _load_yaml(text: str, file: str) -> Any:

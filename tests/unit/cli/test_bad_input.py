@@ -31,7 +31,7 @@ def _files(tmp: Path) -> dict[str, Path]:
 FILE_COMMANDS = [
     ["predict", "{}"],
     ["validate", "{}"],
-    ["train", "{}"],  # empty file: see test_empty_train_config
+    ["train", "{}"],
     ["catalog", "centers", "-f", "{}"],
     ["catalog", "accelerators", "-f", "{}"],
     ["catalog", "models", "-f", "{}"],
@@ -78,8 +78,6 @@ def assert_one_line_error(out: Outcome) -> None:
 @pytest.mark.parametrize("command", FILE_COMMANDS, ids=lambda c: " ".join(c[:2]))
 def test_bad_files(tmp_path, capfd, monkeypatch, command, kind):
     monkeypatch.chdir(REPO)
-    if command[0] == "train" and kind == "empty":
-        pytest.skip("covered by tests/unit/runtime (an empty job file is refused)")
     path = _files(tmp_path)[kind]
     args = [str(path) if a == "{}" else a for a in command]
     assert_one_line_error(run_cli(args, capfd, monkeypatch))
