@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from suanwang.catalog import get_accelerator, get_model
 from suanwang.catalog.efficiency import get_efficiency
+from suanwang.catalog.models import resolve_model
 from suanwang.core.errors import ConfigError
 from suanwang.core.hardware import Cluster
 from suanwang.core.model import ModelSpec
@@ -219,3 +220,13 @@ def test_scenario_stack_fields():
     with pytest.raises(ConfigError) as err:
         parse_scenario({**doc, "attention": "paged"})
     assert err.value.field == "attention"
+
+
+def test_sliding_window_is_an_input_everywhere_a_model_is():
+    """Preset, inline dimensions and a bad value (ConfigError naming the field)."""
+    assert get_model("mistral-7b").sliding_window == 4096
+    m = resolve_model("layers=32,hidden=4096,heads=32,vocab=32000,sliding_window=4096")
+    assert m.sliding_window == 4096 and m.to_dict()["sliding_window"] == 4096
+    with pytest.raises(ConfigError) as err:
+        resolve_model("layers=32,hidden=4096,heads=32,vocab=32000,sliding_window=-1")
+    assert err.value.field == "sliding_window"
