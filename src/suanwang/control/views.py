@@ -23,10 +23,19 @@ from suanwang.sim.cluster import from_federation
 from suanwang.store import dispatch as q
 from suanwang.store.models import Job
 
+MIN_POOL_SPEED = 1e-3
+"""Speed given to a pool whose generic speed is 0 (the simulator's reference model cannot train
+there, e.g. a CPU pool: ``sim.cluster.pool_speed``). The live controller runs there the jobs
+the planner placed there (the tiny GPT on ``local/CPU-local``), and a policy treats speed 0 as
+"cannot run"; 1e-3 is the floor ``sched.placement.throughput_ratio`` used before pool speeds came
+from ``plan.tokens_per_s``, so ``MAX_SLOWDOWN`` still keeps jobs allowed on faster pools off it."""
+
 
 def build_pools(fed: Federation) -> list[PoolView]:
-    """The federation's pools as the policy sees them in the live controller (see module doc)."""
-    return [replace(p, accelerator=p.name) for p in from_federation(fed).pools]
+    """The federation's pools as the policy sees them in the live controller (see module doc);
+    speeds floored at :data:`MIN_POOL_SPEED`."""
+    return [replace(p, accelerator=p.name, speed=max(p.speed, MIN_POOL_SPEED))
+            for p in from_federation(fed).pools]
 
 
 @dataclass
