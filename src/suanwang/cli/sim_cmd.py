@@ -12,6 +12,11 @@ from suanwang.cli.output import console, print_json, table
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
+MAX_JOBS = 10_000_000
+"""Most jobs a synthetic trace may have (10x the 1M-job benchmark; bounds memory and time)."""
+MAX_DEVICES = 10_000_000
+"""Most devices of --cluster-gpus / --scale-to (100x the 100K-GPU benchmark; ~5 s to build)."""
+
 
 def _cluster(federation: Path | None, cluster_gpus: int | None, scale_to: int | None = None):
     cluster = _base_cluster(federation, cluster_gpus)
@@ -177,7 +182,8 @@ def _register_simulate(app: typer.Typer) -> None:
             "--federation", help="Federation YAML ('demo' = packaged demo), or the Alibaba "
             "2023 nodes CSV.")] = None,
         cluster_gpus: Annotated[int | None, typer.Option(
-            "--cluster-gpus", help="One homogeneous cluster of N devices, 8 per node.")] = None,
+            "--cluster-gpus", min=1, max=MAX_DEVICES,
+            help="One homogeneous cluster of N devices, 8 per node.")] = None,
         policy: Annotated[str, typer.Option(
             "--policy", help="Comma-separated: fifo,backfill,fairshare,priority,suanwang")
         ] = "fifo,backfill,suanwang",
@@ -191,7 +197,7 @@ def _register_simulate(app: typer.Typer) -> None:
             "--estimator", help="history (online, default) | oracle (true run times: "
             "calibration against published perfect-knowledge numbers only)")] = "history",
         jobs: Annotated[int, typer.Option(
-            "--jobs", help="Jobs for --trace-format synthetic.")] = 10000,
+            "--jobs", min=1, max=MAX_JOBS, help="Jobs for --trace-format synthetic.")] = 10000,
         models: Annotated[bool, typer.Option(
             "--models/--no-models", help="Synthetic jobs name the model they train, so each "
             "job's speed per accelerator comes from the planner's throughput model.")] = True,
@@ -207,7 +213,8 @@ def _register_simulate(app: typer.Typer) -> None:
             "--load", help="Offered load of --trace-format synthetic (1.0 = the cluster's "
             "speed-weighted capacity, sum of devices x pool speed).")] = 0.9,
         scale_to: Annotated[int | None, typer.Option(
-            "--scale-to", help="Scale the cluster's accelerator pools to about N devices "
+            "--scale-to", min=1, max=MAX_DEVICES,
+            help="Scale the cluster's accelerator pools to about N devices "
             "(node counts rounded; e.g. the Alibaba nodes file down to a contended size).")
         ] = None,
     ) -> None:
@@ -228,8 +235,8 @@ def _register_bench(bench: typer.Typer) -> None:
             "speed-weighted capacity, node-aware, failures on (defaults 100,000 jobs, "
             "10,000 GPUs, load 1.1). Without it: the idle-queue case (1M jobs, 100K GPUs, "
             "load 0.9 in reference-device seconds).")] = False,
-        jobs: Annotated[int | None, typer.Option("--jobs")] = None,
-        gpus: Annotated[int | None, typer.Option("--gpus")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", min=1, max=MAX_JOBS)] = None,
+        gpus: Annotated[int | None, typer.Option("--gpus", min=1, max=MAX_DEVICES)] = None,
         policy: Annotated[str, typer.Option("--policy")] = "suanwang",
         load: Annotated[float | None, typer.Option("--load", help="Offered load.")] = None,
         sched_interval: Annotated[float, typer.Option(

@@ -70,8 +70,9 @@ class SearchResult:
                 "plans": [p.to_dict() for p in self.plans]}
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+def _divisors(n: int, cap: int) -> list[int]:
+    """Divisors of ``n`` up to ``cap``: O(cap), so a huge ``n`` costs nothing extra (issue #16)."""
+    return [d for d in range(1, min(n, cap) + 1) if n % d == 0]
 
 
 def _powers_of_two_dividing(n: int, cap: int) -> list[int]:
@@ -91,7 +92,8 @@ def enumerate_candidates(model: ModelSpec, num_devices: int, seq_len: int,
         "sequence_parallel")}
     for tp in _powers_of_two_dividing(num_devices, 2 * model.heads):
         for cp in _powers_of_two_dividing(num_devices // tp, max_cp):
-            for pp in _divisors(num_devices // (tp * cp)):
+            # pp > layers is never legal: bounded by the model, not by the device count.
+            for pp in _divisors(num_devices // (tp * cp), model.layers):
                 dp = num_devices // (tp * cp * pp)
                 grid = np.array(np.meshgrid(
                     VIRTUAL_STAGES if pp > 1 else (1,), MICRO_BATCHES,

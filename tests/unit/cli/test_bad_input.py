@@ -94,6 +94,14 @@ NUMBER_CASES = [
      "--ckpt-stall-s", "1"],
     ["simulate", "--trace-format", "synthetic", "--jobs", "-5", "--cluster-gpus", "16"],
     ["simulate", "--trace-format", "synthetic", "--jobs", "10", "--cluster-gpus", "0"],
+    # Absurdly large: answered within seconds (work bounded by structure, or a stated limit).
+    ["plan", "--model", "llama3-70b", "--accelerator", "H100-SXM", "--gpus", "1000000000000"],
+    ["simulate", "--trace-format", "synthetic", "--jobs", "1000000000000",
+     "--cluster-gpus", "16"],
+    ["simulate", "--trace-format", "synthetic", "--jobs", "10",
+     "--cluster-gpus", "1000000000000"],
+    ["bench", "sim", "--jobs", "1000000000000"],
+    ["bench", "sim", "--gpus", "1000000000000"],
 ]
 
 
