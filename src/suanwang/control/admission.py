@@ -7,14 +7,17 @@ predicted cost is held against the tenant's balance.
 * quota (``quotas`` row, 0 = unlimited): devices held by the tenant's live attempts and queued
   jobs + this job's gang <= ``max_devices``; running + queued jobs < ``max_running_jobs``.
 * hold: P's ``quote(session, spec, placement)`` for every pool the plan allows, the largest
-  one held with ``place_hold`` (whichever pool the policy picks, the hold covers it);
-  settlement later charges the actual usage and releases it.
+  one held (whichever pool the policy picks, the hold covers it) through one
+  ``store.billing.HoldBatch`` per tick — ``place_hold``'s rules, decided in order, with one
+  balance lock per tenant and one bulk ledger insert; settlement later charges the actual
+  usage and releases it.
 
 A job that waits keeps state PENDING and gets a job event only when its reason changes.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -27,7 +30,7 @@ from suanwang.control.market import plan_with_products
 from suanwang.core.errors import ConfigError, InfeasibleError, NotFoundError
 from suanwang.store import dispatch as q
 from suanwang.store import jobs as repo
-from suanwang.store.billing import place_hold, quote, rounding
+from suanwang.store.billing import HoldBatch, quote, rounding
 from suanwang.store.models import Job
 
 if TYPE_CHECKING:
@@ -38,7 +41,9 @@ MAX_PER_TICK = 5000
 
 def _hold_amount(s: Session, job: Job, plan: dict, cache: dict) -> Decimal:
     best = Decimal(0)
-    spec_key = repr(sorted((k, repr(v)) for k, v in job.spec.items() if k != "name"))
+    # jobs differing only in their name share quotes (one C-encoded key per job)
+    spec_key = json.dumps({k: v for k, v in job.spec.items() if k != "name"}, sort_keys=True,
+                          default=str)
     for key, p in plan["pools"].items():
         center, acc = key.split("/", 1)
         ck = (spec_key, key)
@@ -80,6 +85,7 @@ def admit_pending(ctl: Controller, now: float) -> int:
         pending = [j for j in pending if j.cancel_requested_at is None]
         used, running = q.tenant_load(s)
         quotas = q.quotas(s)
+        holds = HoldBatch(s, (j.tenant_id for j in pending), (j.id for j in pending))
         for job in pending:
             plan = job.plan or plans.get(job.id)
             if plan is None:
@@ -98,7 +104,7 @@ def admit_pending(ctl: Controller, now: float) -> int:
                                         "max_running_jobs": max_jobs})
                 continue
             amount = _hold_amount(s, job, plan, cache)
-            if not place_hold(s, job.tenant_id, job.id, amount):
+            if not holds.hold(job.tenant_id, job.id, amount):
                 _wait(s, job, "insufficient_balance", {"hold": str(amount)})
                 continue
             plan = {**plan, "run_id": plan.get("run_id") or uuid.uuid4().hex[:10]}
@@ -107,6 +113,7 @@ def admit_pending(ctl: Controller, now: float) -> int:
                           {"plan": plan, "quote": amount}))
             used[job.tenant_id] = used.get(job.tenant_id, 0) + n
             running[job.tenant_id] = running.get(job.tenant_id, 0) + 1
+        holds.write()
         admitted = len(q.transition_many(s, moves, "ADMITTED", allowed={"PENDING"},
                                          reason="admitted", now=ts(now)))
         s.commit()

@@ -2,9 +2,11 @@
 
 What the controller calls (docs/billing.md):
 ``quote(session, spec, placement)`` -> Decimal, ``place_hold(session, tenant_id, job_id, amount)``
--> bool, ``settle(session, job_id)`` -> Decimal (idempotent per job).
+-> bool (in bulk: ``HoldBatch`` / ``place_holds``, same rules), ``settle(session, job_id)`` ->
+Decimal (idempotent per job).
 """
 
+from suanwang.store.billing.hold_batch import HoldBatch, place_holds
 from suanwang.store.billing.ledger import (
     InsufficientBalance,
     balance_of,
@@ -15,5 +17,5 @@ from suanwang.store.billing.ledger import (
 from suanwang.store.billing.quote import quote
 from suanwang.store.billing.settle import settle
 
-__all__ = ["InsufficientBalance", "balance_of", "place_hold", "quote", "release_hold", "settle",
-           "top_up"]
+__all__ = ["HoldBatch", "InsufficientBalance", "balance_of", "place_hold", "place_holds", "quote",
+           "release_hold", "settle", "top_up"]

@@ -72,7 +72,8 @@ class Attempt(Base):
     devices: Mapped[int] = mapped_column(Integer, default=0)
     nodes: Mapped[int] = mapped_column(Integer, default=0)
     handle: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    state: Mapped[str] = mapped_column(String(16), default="PENDING")
+    # indexed: every controller tick reads the live (PENDING/RUNNING) attempts among all
+    state: Mapped[str] = mapped_column(String(16), default="PENDING", index=True)
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
