@@ -7,7 +7,8 @@ http://127.0.0.1:8765. Creates a tenant, submits the tiny training job (examples
 tiny-local.yaml), a CPU batch job and a training job the planner places on a simulated center;
 shows progress live (Rich); kills the training attempt's process tree once (kill -9: a node
 failure) and shows the controller's recovery from the latest checkpoint; prints the invoice
-lines; then keeps serving until Ctrl-C (``--exit-when-done`` stops instead).
+lines; then keeps serving until Ctrl-C (``--exit-when-done`` stops instead). The dashboard URL is
+printed with the demo tenant's whole token (to sign in; also in ``HOME/tenant-token``).
 """
 
 from __future__ import annotations
