@@ -26,7 +26,7 @@ def parse_accelerator(item: object, *, file: str, entry: str) -> Accelerator:
     sources = e.strings("sources")
     if not sources:
         raise e.error("sources", "every accelerator needs at least one source")
-    return Accelerator(
+    acc = Accelerator(
         name=e.str("name"),
         vendor=e.str("vendor"),
         domestic=e.boolean("domestic", False),
@@ -41,6 +41,8 @@ def parse_accelerator(item: object, *, file: str, entry: str) -> Accelerator:
         unverified=e.strings("unverified", []),
         notes=e.str("notes", "") if e.raw("notes", "") else "",
     )
+    e.finish()  # a typo ('hbm_gbs') is named with a suggestion, never silently ignored
+    return acc
 
 
 def parse_accelerators(doc: object, file: str) -> dict[str, Accelerator]:

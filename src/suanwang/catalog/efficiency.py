@@ -25,7 +25,7 @@ def parse_profile(item: object, *, file: str, entry: str) -> EfficiencyProfile:
     """One mapping -> EfficiencyProfile, errors located at file/entry/field."""
     e = Entry(item, file=file, entry=entry)
     try:
-        return EfficiencyProfile(
+        profile = EfficiencyProfile(
             name=e.str("name"),
             gemm_max_fraction=e.number("gemm_max_fraction"),
             gemm_half_flops=e.number("gemm_half_tflop", strict=False) * 1e12,
@@ -48,6 +48,8 @@ def parse_profile(item: object, *, file: str, entry: str) -> EfficiencyProfile:
             calibrated_on=e.strings("calibrated_on", []),
             notes=e.str("notes", "") if e.raw("notes", "") else "",
         )
+        e.finish()  # unknown keys named with a "did you mean"
+        return profile
     except ConfigError as exc:
         if exc.file:
             raise

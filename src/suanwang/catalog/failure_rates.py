@@ -98,7 +98,13 @@ def parse_failure_rates(doc: object, file: str) -> FailureRateCatalog:
         raise ConfigError("expected a mapping with 'default:' and 'classes:'", file=file)
     if "default" not in doc:
         raise ConfigError("expected a top-level 'default:' entry", file=file, field="default")
-    default = _parse_rate(Entry(doc["default"], file=file, entry="default"), "default")
+    top = Entry(doc, file=file, entry="top level")
+    top.raw("default")
+    top.raw("classes", None)
+    top.finish()
+    head = Entry(doc["default"], file=file, entry="default")
+    default = _parse_rate(head, "default")
+    head.finish()
     classes = doc.get("classes") or []
     if not isinstance(classes, list):
         raise ConfigError("must be a list of classes", file=file, field="classes")
@@ -118,6 +124,7 @@ def parse_failure_rates(doc: object, file: str) -> FailureRateCatalog:
                 raise e.error("accelerators",
                               f"'{acc}' is already in class '{by_acc[acc].accelerator_class}'")
             by_acc[acc] = rate
+        e.finish()
     return FailureRateCatalog(by_accelerator=by_acc, default=default)
 
 

@@ -16,7 +16,7 @@ def parse_model(item: object, *, file: str, entry: str) -> ModelSpec:
     hidden = e.integer("hidden")
     heads = e.integer("heads")
     try:
-        return ModelSpec(
+        spec = ModelSpec(
             name=e.str("name"),
             layers=e.integer("layers"),
             hidden=hidden,
@@ -34,6 +34,8 @@ def parse_model(item: object, *, file: str, entry: str) -> ModelSpec:
             expert_ffn_hidden=e.integer("expert_ffn_hidden", 0, minimum=0),
             sliding_window=e.integer("sliding_window", 0, minimum=0),
         )
+        e.finish()  # unknown keys named with a "did you mean"
+        return spec
     except ConfigError as exc:
         raise ConfigError(exc.detail, file=file, entry=entry, field=exc.field) from None
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from suanwang.catalog import get_accelerator, get_model
 from suanwang.catalog.efficiency import get_efficiency
-from suanwang.catalog.fields import Entry
+from suanwang.catalog.fields import Entry, did_you_mean
 from suanwang.catalog.models import parse_model
 from suanwang.core.errors import ConfigError
 from suanwang.core.hardware import Cluster
@@ -67,7 +67,8 @@ def parse_scenario(doc: object, *, file: str = "scenario.yaml") -> Scenario:
     e = Entry(doc, file=file, entry="scenario")
     unknown = sorted(set(e.data) - set(FIELDS))
     if unknown:
-        raise e.error(unknown[0], f"unknown field; known fields: {', '.join(FIELDS)}")
+        raise e.error(unknown[0], f"unknown field{did_you_mean(str(unknown[0]), FIELDS)}; "
+                      f"known fields: {', '.join(FIELDS)}")
     try:
         return _parse(e)
     except ConfigError as exc:
