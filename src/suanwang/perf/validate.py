@@ -278,6 +278,31 @@ KV_CHANNELS = re.compile(r"kv-channels (\d+)")
 SLIDING_WINDOW = re.compile(r"(?:--sliding-window|sliding[ -]window)[ =:]*(\d+)", re.IGNORECASE)
 
 
+def catalog_preset(row: RunRow) -> ModelSpec | None:
+    """The catalog model preset named by the row's ``model`` cell (case-insensitive), if any:
+    the source of architecture facts a CSV has no column for (its own paper's values)."""
+    presets = {k.lower(): m for k, m in load_models().items()}
+    return presets.get(row.get("model").lower())
+
+
+GATED_FFN = re.compile(r"\b(?:swiglu|geglu|gated (?:gelu|silu))\b", re.IGNORECASE)
+
+
+def stated_ffn_kind(row: RunRow, h: int, ffn: int) -> tuple[str, str | None]:
+    """(ffn kind, why): the ``ffn_kind`` cell, else a gated FFN named in ``notes`` (SwiGLU,
+    GeGLU: three matrices, modelled as ``swiglu``), else the catalog preset of the same model,
+    else gated iff ``ffn_hidden`` != 4h (the GPT shape is 4h with two matrices)."""
+    cell = _stated(row, "ffn_kind", ("gelu", "swiglu"))
+    if cell:
+        return cell, None
+    if GATED_FFN.search(row.get("notes")):
+        return "swiglu", None
+    preset = catalog_preset(row)
+    if preset is not None:
+        return preset.ffn_kind, f"ffn_kind {preset.ffn_kind} (catalog preset {preset.name})"
+    return ("swiglu" if ffn != 4 * h else "gelu"), None
+
+
 def stated_sliding_window(row: RunRow) -> tuple[int, str | None]:
     """(sliding window, why — None when the cell states it or there is none). The
     ``sliding_window`` cell, else ``--sliding-window N`` / "sliding window N" in ``notes``, else
@@ -289,8 +314,7 @@ def stated_sliding_window(row: RunRow) -> tuple[int, str | None]:
     found = SLIDING_WINDOW.search(row.get("notes"))
     if found:
         return int(found.group(1)), f"sliding_window {found.group(1)} (stated in notes)"
-    presets = {k.lower(): m for k, m in load_models().items()}
-    preset = presets.get(row.get("model").lower())
+    preset = catalog_preset(row)
     if preset is not None and preset.sliding_window:
         return preset.sliding_window, (f"sliding_window {preset.sliding_window} (catalog preset "
                                        f"{preset.name})")
@@ -309,8 +333,8 @@ def row_model(row: RunRow) -> tuple[ModelSpec, list[str]]:
     h, layers, heads = _int(row, "hidden"), _int(row, "layers"), _int(row, "heads")
     kv = _int(row, "kv_heads", heads)
     ffn = _int(row, "ffn_hidden", 4 * h)
-    kind = _stated(row, "ffn_kind", ("gelu", "swiglu")) or ("swiglu" if ffn != 4 * h
-                                                            else "gelu")
+    kind, why = stated_ffn_kind(row, h, ffn)
+    notes += [why] if why else []
     tied = _tied(row)
     window, why = stated_sliding_window(row)
     notes += [why] if why else []

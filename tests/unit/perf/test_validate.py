@@ -237,3 +237,17 @@ def test_tp_overlap_from_launch_flags():
     assert tp["unquoted"] == pytest.approx(tp["mc2"] if overlap else tp["plain"])
     notes = {r.id: " ".join(r.assumptions) for r in rep.rows}
     assert "TP comm overlap on" in notes["mc2"] and "TP comm overlap off" in notes["plain"]
+
+
+def test_gated_ffn_from_notes_or_catalog_preset():
+    """Gemma2-9B's GeGLU FFN (f = 4h exactly) was read as a 2-matrix GeLU FFN by the "f != 4h"
+    rule (-32%): a gated FFN named in notes, or the preset of the same model, decides first."""
+    header = SP_HEADER.replace("seq_len", "ffn_hidden,seq_len")
+    row = ("{i},X 2024,{m},42,3584,16,14336,8192,256000,64,Ascend-910B,8,8,1,1,1,1,none,true,"
+           "38,{n}\n")
+    rows = parse_runs(header + row.format(i="preset", m="Gemma2-9B", n="")
+                      + row.format(i="noted", m="x", n="GeGLU FFN")
+                      + row.format(i="shape", m="x", n=""))
+    models = [row_model(r) for r in rows]
+    assert [m.ffn_kind for m, _ in models] == ["swiglu", "swiglu", "gelu"]
+    assert any("catalog preset gemma2-9b" in n for n in models[0][1])
