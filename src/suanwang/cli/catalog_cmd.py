@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from suanwang.cli.output import console, print_json, table
+from suanwang.cli.output import CsvOpt, console, print_json, table
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 FileOpt = Annotated[Path | None, typer.Option(
@@ -17,7 +17,8 @@ catalog = typer.Typer(help="Show the hardware, model and federation catalog.", n
 
 
 @catalog.command("accelerators")
-def accelerators(json_: JsonOpt = False, file: FileOpt = None) -> None:
+def accelerators(json_: JsonOpt = False, file: FileOpt = None,
+                 csv_: CsvOpt = False) -> None:
     """Accelerators: dense peak FLOP/s per dtype, memory, links, power, sources."""
     from suanwang.catalog import load_accelerators
 
@@ -41,7 +42,8 @@ def accelerators(json_: JsonOpt = False, file: FileOpt = None) -> None:
 
 
 @catalog.command("models")
-def models(json_: JsonOpt = False, file: FileOpt = None) -> None:
+def models(json_: JsonOpt = False, file: FileOpt = None,
+                 csv_: CsvOpt = False) -> None:
     """Model presets: shape, parameter count, source."""
     from suanwang.catalog import load_models
 
@@ -56,7 +58,8 @@ def models(json_: JsonOpt = False, file: FileOpt = None) -> None:
 
 
 @catalog.command("centers")
-def centers(json_: JsonOpt = False, file: FileOpt = None) -> None:
+def centers(json_: JsonOpt = False, file: FileOpt = None,
+                 csv_: CsvOpt = False) -> None:
     """Centers of a federation (the demo one by default) and their WAN links."""
     from suanwang.catalog import load_federation
 

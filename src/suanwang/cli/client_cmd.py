@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from suanwang.cli.output import console, print_json, table
+from suanwang.cli.output import CsvOpt, console, print_json, table
 from suanwang.core.errors import ConfigError, NotFoundError, SuanwangError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -76,7 +76,7 @@ def submit_cmd(spec: Annotated[Path, typer.Argument(help="Job spec YAML (docs/pl
 
 def jobs_cmd(state: Annotated[str | None, typer.Option(help="Only jobs in this state.")] = None,
              limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
-             json_: JsonOpt = False) -> None:
+             json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
     """Your jobs, newest first."""
     params: dict[str, Any] = {"limit": limit}
     if state:
@@ -135,7 +135,7 @@ def cancel_cmd(job_id: Annotated[int, typer.Argument(min=1)]) -> None:
 Period = Annotated[str | None, typer.Option(help="Month YYYY-MM (default: this month).")]
 
 
-def usage_cmd(period: Period = None, json_: JsonOpt = False) -> None:
+def usage_cmd(period: Period = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
     """Metered usage, one row per attempt."""
     doc = Client().call("GET", "/usage", params={"period": period} if period else {})
     if json_:
@@ -147,7 +147,7 @@ def usage_cmd(period: Period = None, json_: JsonOpt = False) -> None:
            for u in doc["data"]])
 
 
-def bill_cmd(period: Period = None, json_: JsonOpt = False) -> None:
+def bill_cmd(period: Period = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
     """The invoice for a month: lines and total."""
     inv = Client().call("GET", "/invoices", params={"period": period} if period else {})
     if json_:

@@ -57,6 +57,9 @@ def _root(
                                  help="Print the version and exit."),
 ) -> None:
     """算网 suanwang: plan, schedule, run and bill large-model training across computing centers."""
+    from suanwang.cli.output import reset_modes
+
+    reset_modes()
 
 
 for _module in (catalog_cmd, perf_cmd, placement_cmd, reliability_cmd, sim_cmd, runtime_cmd,

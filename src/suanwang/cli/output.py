@@ -10,13 +10,50 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 console = Console()
+err_console = Console(stderr=True)
+"""Progress and status for people: on stderr, so ``--json`` and ``--csv`` on stdout stay clean."""
+
+_CSV = {"on": False}
+
+
+def _csv_mode(value: bool) -> bool:
+    """``--csv``: every :func:`table` becomes CSV on stdout; notes move to stderr."""
+    _CSV["on"] = bool(value)
+    console.file = sys.stderr if value else None  # None: follow sys.stdout
+    return value
+
+
+def reset_modes() -> None:
+    """Back to tables on stdout (each command starts here; matters for in-process runs)."""
+    _csv_mode(False)
+
+
+CsvOpt = Annotated[bool, typer.Option(
+    "--csv", callback=_csv_mode, help="Print the table as CSV (header + rows, unformatted "
+    "numbers) for spreadsheets; notes go to stderr.")]
+"""Add ``csv_: CsvOpt = False`` to a command that prints tables (the callback does the rest)."""
+
+
+@contextmanager
+def working(label: str, *, quiet: bool = False) -> Iterator[None]:
+    """A spinner with elapsed time on stderr while long work runs (nothing when ``quiet`` or
+    when stderr is not a terminal)."""
+    if quiet or not err_console.is_terminal:
+        yield
+        return
+    with err_console.status(f"{label}…"):
+        yield
 
 MAX_MIN_WIDTH = 18
 """A column is never squeezed below min(longest word in it, this many characters)."""
@@ -32,7 +69,17 @@ def print_csv(columns: list[str], rows: list[list[Any]]) -> None:
     w = csv.writer(sys.stdout)
     w.writerow(columns)
     for r in rows:
-        w.writerow(["" if v is None else v for v in r])
+        w.writerow(["" if v is None else _plain(v) for v in r])
+
+
+_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def _plain(value: Any) -> Any:
+    """A number a table pre-formatted for people ("151,175") back to a plain one ("151175")."""
+    if isinstance(value, str) and _GROUPED.fullmatch(value):
+        return value.replace(",", "")
+    return value
 
 
 def _min_width(header: str, cells: list[str]) -> int:
@@ -41,7 +88,11 @@ def _min_width(header: str, cells: list[str]) -> int:
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    """Print a Rich table; numeric columns right-aligned, cells wrapped rather than cut."""
+    """Print a Rich table; numeric columns right-aligned, cells wrapped rather than cut.
+    With ``--csv`` (:data:`CsvOpt`) the same rows go out as CSV instead."""
+    if _CSV["on"]:
+        print_csv(columns, rows)
+        return
     t = Table(title=title, header_style="bold cyan")
     cells = [[fmt(v) for v in r] for r in rows]
     widths = [_min_width(col, [c[i] for c in cells]) for i, col in enumerate(columns)]

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from suanwang.cli.output import console, print_json, table
+from suanwang.cli.output import CsvOpt, console, print_json, table, working
 from suanwang.core.errors import ConfigError
 from suanwang.core.textfile import read_text
 
@@ -96,6 +96,15 @@ def plan_cmd(
     ep: Annotated[int, typer.Option(help="Expert-parallel size (MoE models).")] = 1,
     accelerators: AccelFileOpt = None,
     json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    tp: Annotated[int | None, typer.Option(
+        "--tp", min=1, help="Hold tensor parallelism at this size; search the rest.")] = None,
+    pp: Annotated[int | None, typer.Option(
+        "--pp", min=1, help="Hold pipeline stages at this count; search the rest.")] = None,
+    cp: Annotated[int | None, typer.Option(
+        "--cp", min=1, help="Hold context parallelism at this size; search the rest.")] = None,
+    dp: Annotated[int | None, typer.Option(
+        "--dp", min=1, help="Hold data parallelism at this size; search the rest.")] = None,
 ) -> None:
     """Rank parallel configurations by predicted step time (exhaustive vectorised search)."""
     started = time.perf_counter()
@@ -115,9 +124,12 @@ def plan_cmd(
             raise ConfigError(f"must be > 0 (got {storage_gb_per_s})", field="storage_gb_per_s")
         stack = Stack(attention=attention, cross_entropy=cross_entropy, ep=ep)
         cluster = Cluster.of(acc, gpus, gpus_per_node, inter_node_gbps)
-        res = search(spec, cluster, global_batch_seqs=global_batch, seq_len=seq_len,
-                     precision=precision, profile=get_efficiency(acc.name), top=top,
-                     tokens=tokens, stack=stack)
+        fixed = {k: v for k, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp))
+                 if v is not None}
+        with working(f"searching layouts of {spec.name} on {gpus} x {acc.name}", quiet=json_):
+            res = search(spec, cluster, global_batch_seqs=global_batch, seq_len=seq_len,
+                         precision=precision, profile=get_efficiency(acc.name), top=top,
+                         tokens=tokens, stack=stack, fixed=fixed)
     search_s = time.perf_counter() - t0
     plans = [p.to_dict() for p in res.plans]
     if tokens:
@@ -169,7 +181,8 @@ def validate_cmd(runs: Annotated[list[Path], typer.Argument(
                  holdout: Annotated[bool, typer.Option(
                      help="Out-of-sample error: refit the profiles without the scored rows (2-fold "
                           "split, and leave-one-publication-out).")] = False,
-                 json_: JsonOpt = False, accelerators: AccelFileOpt = None) -> None:
+                 json_: JsonOpt = False, accelerators: AccelFileOpt = None,
+                 csv_: CsvOpt = False) -> None:
     """Predict each published run and compare with its measured step time."""
     from suanwang.catalog import load_accelerators
     from suanwang.catalog.efficiency import get_efficiency
@@ -184,7 +197,8 @@ def validate_cmd(runs: Annotated[list[Path], typer.Argument(
     if holdout:
         from suanwang.perf.calibrate import holdout_report
 
-        out = holdout_report(rows, accs, get_efficiency)
+        with working("refitting profiles without the held-out rows", quiet=json_):
+            out = holdout_report(rows, accs, get_efficiency)
         if json_:
             print_json(out)
             return

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from suanwang.cli.output import console, print_json, table
+from suanwang.cli.output import CsvOpt, console, err_console, print_json, table
 
 DAY_S = 86400.0
 
@@ -35,6 +35,7 @@ def where_cmd(
     = None,
     top: Annotated[int, typer.Option(help="Rows to show.")] = 12,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv_: CsvOpt = False,
     accelerators: Annotated[Path | None, typer.Option(
         "--accelerators", help="Your accelerators YAML, merged over the catalog.")] = None,
     calibration: Annotated[Path | None, typer.Option(
@@ -68,7 +69,7 @@ def where_cmd(
                   "budget": budget, "centers": tuple(center or ())}
         accel_ok = None
     spec, tokens = kwargs["model"], kwargs["tokens"]
-    with Progress(transient=True, console=console, disable=json_) as progress:
+    with Progress(transient=True, console=err_console, disable=json_) as progress:
         task = progress.add_task("searching centers", total=None)
         selection = select_compute(
             fed, **{k: v for k, v in kwargs.items() if k != "model"}, model=spec,

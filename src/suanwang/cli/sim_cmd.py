@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from suanwang.cli.output import console, print_json, table
+from suanwang.cli.output import CsvOpt, console, err_console, print_json, table
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -69,7 +69,7 @@ def _run_policies(policies, workload, cluster, opts_for) -> list:
     from suanwang.sim.engine import simulate
 
     results = []
-    with Progress(console=console, transient=True, disable=opts_for.quiet) as progress:
+    with Progress(console=err_console, transient=True, disable=opts_for.quiet) as progress:
         for pol in policies:
             task = progress.add_task(f"{pol.name}", total=len(workload))
             opts = opts_for(lambda i, task=task: progress.update(task, completed=i))
@@ -87,6 +87,25 @@ def _cls(r, label: str) -> str:
     return "-" if v is None else _n(v)
 
 
+def _cost(r, cluster) -> str:
+    """The run's cost, or n/a when no pool has a price (0 would read as "free")."""
+    priced = any(p.price_per_device_hour > 0 for p in cluster.pools)
+    return _n(r.cost) if priced else "n/a"
+
+
+def _identical(results) -> list[tuple[str, str]]:
+    """(policy, earlier policy) pairs whose every metric is the same on this trace."""
+    seen: dict[str, str] = {}
+    pairs = []
+    for r in results:
+        key = repr(sorted((k, v) for k, v in r.to_dict().items() if k != "wall_s"))
+        if key in seen:
+            pairs.append((r.policy, seen[key]))
+        else:
+            seen[key] = r.policy
+    return pairs
+
+
 def _print_table(results, workload, cluster, estimator: str, node_aware: bool) -> None:
     from suanwang.sim.metrics import SIZE_CLASSES
 
@@ -94,7 +113,7 @@ def _print_table(results, workload, cluster, estimator: str, node_aware: bool) -
              _n(r.p99_wait_s), _n(r.max_wait_s), str(r.waits_over_7d),
              f"{r.mean_bounded_slowdown:,.1f}", f"{r.p99_bounded_slowdown:,.0f}",
              *(_cls(r, c[0]) for c in SIZE_CLASSES), f"{r.utilization:.3f}",
-             _n(r.makespan_s), f"{r.ettr:.3f}", _n(r.cost), _n(r.energy_kwh),
+             _n(r.makespan_s), f"{r.ettr:.3f}", _cost(r, cluster), _n(r.energy_kwh),
              f"{r.preemptions}/{r.failures}", f"{r.finished}/{r.jobs}"] for r in results]
     capacity = "node-aware" if node_aware else "pooled"
     table(f"{workload.name} on {cluster.name} ({cluster.devices} devices, {capacity}, "
@@ -108,6 +127,9 @@ def _print_table(results, workload, cluster, estimator: str, node_aware: bool) -
 def _print_notes(results, workload) -> None:
     for note in workload.notes:
         console.print(f"note: {note}", style="dim")
+    for policy, same in _identical(results):
+        console.print(f"note: {policy} scheduled this trace exactly as {same} did (same metrics;"
+                      " e.g. priority = backfill when no job has a priority)", style="dim")
     dropped = max(r.constraints_dropped for r in results)
     if dropped:
         console.print(f"note: {dropped} jobs asked only for accelerator types this cluster "
@@ -188,6 +210,7 @@ def _register_simulate(app: typer.Typer) -> None:
             "--policy", help="Comma-separated: fifo,backfill,fairshare,priority,suanwang")
         ] = "fifo,backfill,suanwang",
         json_: JsonOpt = False,
+        csv_: CsvOpt = False,
         plot: Annotated[Path | None, typer.Option(
             "--plot", help="Write JCT CDF and utilization plots into this folder.")] = None,
         failures: Annotated[bool, typer.Option(

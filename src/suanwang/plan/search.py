@@ -10,6 +10,7 @@ ZeRO without data parallelism.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,10 @@ class SearchResult:
         return {"configs_evaluated": self.configs_evaluated,
                 "configs_feasible": self.configs_feasible, "rejected": dict(self.rejected),
                 "plans": [p.to_dict() for p in self.plans]}
+
+
+FIXABLE = ("tp", "pp", "cp", "dp", "micro_batch", "zero_stage")
+"""Layout dimensions a caller may hold fixed in :func:`search`."""
 
 
 def _divisors(n: int, cap: int) -> list[int]:
@@ -133,13 +138,16 @@ def legality(model: ModelSpec, seq_len: int, global_batch_seqs: int,
 def search(model: ModelSpec, cluster: Cluster, *, global_batch_seqs: int,
            profile: EfficiencyProfile, seq_len: int | None = None, precision: str = "bf16",
            top: int = 10, tokens: float | None = None,
-           stack: Stack | None = None) -> SearchResult:
+           stack: Stack | None = None,
+           fixed: Mapping[str, int] | None = None) -> SearchResult:
     """Rank every legal configuration of ``model`` on ``cluster`` by predicted step time.
 
     ``tokens`` (optional) adds ``time_to_train_s`` = tokens / tokens-per-second to each plan.
     ``stack`` (attention, cross-entropy, partial recompute, HSDP, ep) defaults to
     :data:`suanwang.perf.stack.DEFAULT_STACK`; with ``ep`` > 1, splits whose dp·cp it does not
     divide are rejected.
+    ``fixed`` holds part of the layout, e.g. ``{"tp": 2, "pp": 2}`` (keys tp, pp, cp, dp,
+    micro_batch, zero_stage): only the rest is searched; other splits count as rejected.
     Raises InfeasibleError when nothing fits, with the rejection counts in the message.
     """
     s = seq_len if seq_len is not None else model.seq_len
@@ -155,6 +163,11 @@ def search(model: ModelSpec, cluster: Cluster, *, global_batch_seqs: int,
     rejected: dict[str, int] = {}
     ok = np.ones(total, dtype=bool)
     rules = legality(model, s, global_batch_seqs, c)
+    for key, value in (fixed or {}).items():
+        if key not in FIXABLE:
+            raise ConfigError(f"cannot hold '{key}' fixed; use one of {', '.join(FIXABLE)}",
+                              field=key)
+        rules.append((f"{key} held at {value}", getattr(c, key) != value))
     if stack.ep > 1:
         rules.append(("ep must divide experts and dp·cp",
                       ((c.dp * c.cp) % stack.ep != 0) | (model.experts % stack.ep != 0)))
