@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from suanwang.cli.output import CsvOpt, console, print_json, table, working
+from suanwang.cli.params import COUNT, UNIT_FORMS
 from suanwang.core.errors import ConfigError
 from suanwang.core.textfile import read_text
 
@@ -78,8 +79,9 @@ def plan_cmd(
     gpus: Annotated[int, typer.Option(help="Number of GPUs.")],
     global_batch: Annotated[int, typer.Option(help="Global batch in sequences.")] = 2048,
     seq_len: Annotated[int | None, typer.Option(help="Sequence length (model's).")] = None,
-    tokens: Annotated[float | None, typer.Option(help="Training tokens: adds time to train.")]
-    = None,
+    tokens: Annotated[float | None, typer.Option(
+        parser=COUNT, metavar="COUNT",
+        help=f"Training tokens ({UNIT_FORMS['count']}): adds time to train.")] = None,
     top: Annotated[int, typer.Option(help="Plans to show.")] = 10,
     gpus_per_node: Annotated[int, typer.Option(help="GPUs per node.")] = 8,
     inter_node_gbps: Annotated[float | None, typer.Option(

@@ -8,8 +8,20 @@ from typing import Annotated
 import typer
 
 from suanwang.cli.output import CsvOpt, console, err_console, print_json, table
+from suanwang.cli.params import COUNT, DURATION, UNIT_FORMS
 
 DAY_S = 86400.0
+
+
+def _deadline_s(deadline: float | None, deadline_days: float | None) -> float | None:
+    """--deadline (any duration) or its older spelling --deadline-days, in seconds."""
+    from suanwang.core.errors import ConfigError
+
+    if deadline is not None and deadline_days is not None:
+        raise ConfigError("give --deadline or --deadline-days, not both", field="--deadline")
+    if deadline_days:
+        return deadline_days * DAY_S
+    return deadline
 
 
 def where_cmd(
@@ -19,7 +31,9 @@ def where_cmd(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Model: preset (suanwang "
                                               "catalog models), model file, or inline "
                                               "layers=..,hidden=..,heads=..,vocab=..")] = None,
-    tokens: Annotated[float | None, typer.Option(help="Tokens to train on, e.g. 2e12.")] = None,
+    tokens: Annotated[float | None, typer.Option(
+        parser=COUNT, metavar="COUNT",
+        help=f"Tokens to train on: {UNIT_FORMS['count']} (T = 10^12).")] = None,
     federation: Annotated[Path | None, typer.Option(help="Federation YAML (default: demo).")]
     = None,
     objective: Annotated[str, typer.Option(help="Rank by time | cost | energy.")] = "time",
@@ -27,10 +41,16 @@ def where_cmd(
     seq_len: Annotated[int | None, typer.Option(help="Sequence length (default: model's).")]
     = None,
     max_devices: Annotated[int | None, typer.Option(help="Largest job size to consider.")] = None,
-    deadline_days: Annotated[float | None, typer.Option(help="Drop options slower than this.")]
-    = None,
-    budget: Annotated[float | None, typer.Option(help="Drop options costlier than this "
-                                                 "(federation currency).")] = None,
+    deadline: Annotated[float | None, typer.Option(
+        "--deadline", parser=DURATION, metavar="DURATION",
+        help=f"Drop options slower than this: {UNIT_FORMS['duration']} (bare number = "
+             "seconds).")] = None,
+    deadline_days: Annotated[float | None, typer.Option(
+        "--deadline-days", min=0.0, help="The deadline in days (kept for scripts; "
+        "--deadline 30d says the same).")] = None,
+    budget: Annotated[float | None, typer.Option(
+        min=0.0, help="Drop options costlier than this, in whole units of the federation's "
+        "currency (CNY for the demo: 5e6 = 5 million CNY; the table shows millions).")] = None,
     center: Annotated[list[str] | None, typer.Option(help="Only these centers (repeatable).")]
     = None,
     top: Annotated[int, typer.Option(help="Rows to show.")] = 12,
@@ -65,7 +85,7 @@ def where_cmd(
         kwargs = {"model": resolve_model(model), "tokens": tokens,
                   "global_batch_seqs": global_batch,
                   "seq_len": seq_len, "max_devices": max_devices,
-                  "deadline_s": deadline_days * DAY_S if deadline_days else None,
+                  "deadline_s": _deadline_s(deadline, deadline_days),
                   "budget": budget, "centers": tuple(center or ())}
         accel_ok = None
     spec, tokens = kwargs["model"], kwargs["tokens"]
