@@ -400,7 +400,7 @@ def watch_stragglers(r: Rank, det: StragglerDetector, per_mb_s: list[float], ste
                s_per_micro_batch=det.medians(), window=det.window)
     for rank in cleared:
         r.emit("straggler_cleared", step=step, rank=rank)
-    if new and r.cfg.data.adapt_split:
+    if det.flagged and r.cfg.data.adapt_split:  # after a full window; once per window
         counts = det.adapted_counts(sum(r.loader.counts))
         if counts and counts != r.loader.counts:
             r.emit("split_adapted", step=step, old=r.loader.counts, counts=counts,
