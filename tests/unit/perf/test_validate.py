@@ -182,13 +182,14 @@ def test_sliding_window_from_cell_notes_or_catalog_preset():
     """Mistral-7B at 32K on 8 Ascend 910B came out +46%: its 4096 window was not an input. The
     window comes from the cell, from --sliding-window in notes, or from the catalog preset of
     the same model (Jiang et al. 2023), and makes the step faster."""
-    header = SP_HEADER.replace("notes\n", "sliding_window,notes\n")
-    row = ("{i},X 2024,{m},32,4096,32,32768,32000,32,Ascend-910B,8,8,1,1,1,1,none,true,45,"
-           "{w},{n}\n")
+    header = SP_HEADER.replace("notes\n", "sliding_window,notes\n").replace(
+        "seq_len", "ffn_hidden,seq_len")
+    row = ("{i},X 2024,{m},32,4096,32,14336,32768,32000,32,Ascend-910B,8,8,1,1,1,1,none,true,"
+           "45,{w},{n}\n")
     rows = parse_runs(header + row.format(i="preset", m="Mistral-7B", w="", n="")
                       + row.format(i="cell", m="x", w="4096", n="")
                       + row.format(i="flag", m="x", w="",
-                                   n="flags: --use-flash-attn --sliding-window 4096")
+                                   n="flags: --use-flash-attn --use-mc2 --sliding-window 4096")
                       + row.format(i="none", m="x", w="", n=""))
     assert [row_model(r)[0].sliding_window for r in rows] == [4096, 4096, 4096, 0]
     rep = validate(rows, load_accelerators(), get_efficiency)
