@@ -212,6 +212,12 @@ EOF
 
 stop_cluster() {
   if pid_alive "$D/slurmctld.pid"; then
+    # end the jobs first: a slurmstepd whose slurmd is gone lingers until KillWait runs out
+    timeout 10 scancel --full --user="$(id -un)" >/dev/null 2>&1 || true
+    for _ in $(seq 100); do
+      [ -z "$(timeout 5 squeue -h -t running,completing,configuring 2>/dev/null)" ] && break
+      sleep 0.1
+    done
     timeout 10 scontrol shutdown >/dev/null 2>&1 || true
     for _ in $(seq 100); do pid_alive "$D/slurmctld.pid" || break; sleep 0.1; done
   fi

@@ -63,7 +63,7 @@ def test_two_node_training_survives_node_down_and_resumes_from_checkpoint(backen
     alpha = backends["alpha"]
     conf = alpha.site.slurm_conf
     run_dir = tmp_path / "j201"
-    h = alpha.submit(training("sw-j201-a1", "alpha", "CPU-local", run_dir, steps=60, nodes=2))
+    h = alpha.submit(training("sw-j201-a1", "alpha", "CPU-local", run_dir, steps=40, nodes=2))
     wait_for(alpha, h, lambda s: s.state is AttemptState.RUNNING, timeout_s=30)
     _, cursor, _ = events_until(alpha, h, lambda e: e["event"] == "ckpt_persisted"
                                 and e.get("step", 0) >= 8, timeout_s=120)
@@ -94,7 +94,7 @@ def test_two_node_training_survives_node_down_and_resumes_from_checkpoint(backen
         assert resumed_after_s <= 1.5 * RESUME_AFTER_REQUEUE_TARGET_S
         fin, _, _ = events_until(alpha, h, lambda e: e["event"] == "finish", timeout_s=120,
                                  cursor=cursor)
-        assert fin["step"] == 60
+        assert fin["step"] == 40
         st = wait_for(alpha, h, lambda s: s.state.terminal, timeout_s=60)
         assert st.state is AttemptState.SUCCEEDED
         use = alpha.usage(h)  # both runs of the job, from sacct
