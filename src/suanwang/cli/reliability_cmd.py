@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,7 @@ _FLAG_OF_FIELD = {
     "persist_s": "--persist-s", "interval_s": "--interval-s", "compute_time_s": "--compute-s",
     "devices": "--gpus", "devices_per_node": "--gpus-per-node",
     "failure_rate_multiplier": "--failure-multiplier", "method": "--method",
-    "accelerator": "--accelerator",
+    "accelerator": "--accelerator", "tokens": "--tokens", "top": "--top",
 }
 
 
@@ -35,12 +36,26 @@ def reliability(
         help="Center x pool failure-rate multiplier.")] = 1.0,
     mtbf_s: Annotated[float | None, typer.Option(
         help="Job MTBF in seconds (instead of --accelerator/--gpus).")] = None,
-    ckpt_stall_s: Annotated[float, typer.Option(
-        help="Blocking time per checkpoint, s (sync: whole write; async: staging).")] = ...,
-    restart_s: Annotated[float, typer.Option(
-        help="Restart cost per failure, s (detect + reschedule + init + load).")] = ...,
-    persist_s: Annotated[float, typer.Option(
-        help="Background persist time of an async save, s (0 = sync).")] = 0.0,
+    ckpt_stall_s: Annotated[float | None, typer.Option(
+        help="Blocking time per checkpoint, s (sync: whole write; async: staging). Derived "
+             "from --model (and --center's storage) when not given.")] = None,
+    restart_s: Annotated[float | None, typer.Option(
+        help="Restart cost per failure, s (detect + reschedule + init + load). Derived from "
+             "--model when not given.")] = None,
+    persist_s: Annotated[float | None, typer.Option(
+        help="Background persist time of an async save, s (0 = sync; derived from --model "
+             "when not given, else 0).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="Model (preset, file or inline): derive the checkpoint stall, "
+        "persist and restart times from the planner's best layout of it on --accelerator x "
+        "--gpus (its unique checkpoint bytes over the storage bandwidth).")] = None,
+    center: Annotated[str | None, typer.Option(
+        help="Center whose storage write bandwidth the derived times use (with --model; "
+             "default: the planner's 100 GB/s).")] = None,
+    federation: Annotated[Path | None, typer.Option(
+        help="Federation YAML for --center (default: demo).")] = None,
+    global_batch: Annotated[int, typer.Option(
+        min=1, help="Global batch in sequences for the --model layout.")] = 1024,
     interval_s: Annotated[float | None, typer.Option(
         help="Use this checkpoint interval (compute s) instead of the optimum.")] = None,
     method: Annotated[str, typer.Option(help="Interval: young | daly | optimal.")] = "daly",
@@ -53,10 +68,50 @@ def reliability(
 ) -> None:
     """Job MTBF, optimal checkpoint interval and expected effective training time (ETTR)."""
     try:
+        ckpt_stall_s, persist_s, restart_s = _checkpoint_times(
+            model, center, federation, global_batch, accelerator, gpus, gpus_per_node,
+            ckpt_stall_s, persist_s, restart_s)
         _run(accelerator, gpus, gpus_per_node, failure_multiplier, mtbf_s, ckpt_stall_s,
              restart_s, persist_s, interval_s, method, compute_s, target_ettr, json_)
     except ConfigError as exc:
         raise _flag_error(exc) from None
+
+
+def _checkpoint_times(model, center, federation, global_batch, accelerator, gpus,
+                      gpus_per_node, stall_s, persist_s, restart_s):
+    """(stall, persist, restart) seconds: as given, else derived from --model's best layout
+    (:func:`suanwang.plan.goodput.plan_checkpoint_cost`, the planner's own checkpoint cost)."""
+    if model is None:
+        if center is not None:
+            raise ConfigError("--center needs --model (the checkpoint size comes from it)",
+                              field="--center")
+        missing = [f for f, v in (("--ckpt-stall-s", stall_s), ("--restart-s", restart_s))
+                   if v is None]
+        if missing:
+            raise ConfigError(f"give {' and '.join(missing)}, or --model (with --accelerator "
+                              "and --gpus) to derive them", field=missing[0])
+        return stall_s, persist_s or 0.0, restart_s
+    if accelerator is None or gpus is None:
+        raise ConfigError("--model needs --accelerator and --gpus (the layout to checkpoint)",
+                          field="--model")
+    from suanwang.catalog import get_accelerator, load_federation
+    from suanwang.catalog.efficiency import get_efficiency
+    from suanwang.catalog.models import resolve_model
+    from suanwang.core.hardware import Cluster
+    from suanwang.plan import search
+    from suanwang.plan.goodput import DEFAULT_STORAGE_BYTES_PER_S, plan_checkpoint_cost
+
+    storage = DEFAULT_STORAGE_BYTES_PER_S
+    if center is not None:
+        storage = load_federation(federation).center(center).storage_write_bytes_per_s
+    spec, acc = resolve_model(model), get_accelerator(accelerator)
+    cluster = Cluster.of(acc, gpus, gpus_per_node)
+    best = search(spec, cluster, global_batch_seqs=global_batch,
+                  profile=get_efficiency(acc.name), top=1).plans[0]
+    ckpt, restart = plan_checkpoint_cost(spec, cluster, best, storage_bytes_per_s=storage)
+    return (ckpt.stall_s if stall_s is None else stall_s,
+            ckpt.persist_s if persist_s is None else persist_s,
+            restart.total_s if restart_s is None else restart_s)
 
 
 def _job_mtbf(accelerator, gpus, gpus_per_node, failure_multiplier, mtbf_s):

@@ -15,7 +15,12 @@ from suanwang.core.hardware import Cluster
 from suanwang.core.model import ModelSpec
 from suanwang.perf.memory import BYTES_OPTIMIZER, BYTES_WEIGHT, stage_params
 from suanwang.plan.search import Plan
-from suanwang.reliability.checkpoint_cost import checkpoint_cost, restart_cost
+from suanwang.reliability.checkpoint_cost import (
+    CheckpointCost,
+    RestartCost,
+    checkpoint_cost,
+    restart_cost,
+)
 from suanwang.reliability.goodput import assess
 from suanwang.reliability.rates import job_mtbf_s
 
@@ -52,6 +57,23 @@ def unique_state_bytes_per_device(model: ModelSpec, plan: Plan) -> float:
     return (BYTES_WEIGHT + BYTES_OPTIMIZER) * params / (par.dp * par.cp)
 
 
+def plan_checkpoint_cost(model: ModelSpec, cluster: Cluster, plan: Plan, *,
+                         storage_bytes_per_s: float = DEFAULT_STORAGE_BYTES_PER_S,
+                         staging_bytes_per_s: float = DEFAULT_STAGING_BYTES_PER_S,
+                         async_save: bool = True) -> tuple[CheckpointCost, RestartCost]:
+    """Checkpoint stall/persist and restart cost of ``plan`` (its unique state bytes written to
+    and read back from storage at ``storage_bytes_per_s``); used by :func:`assess_plan` and by
+    ``suanwang reliability --model``."""
+    state = unique_state_bytes_per_device(model, plan)
+    ckpt = checkpoint_cost(state_bytes_per_device=state, devices=cluster.num_devices,
+                           storage_write_bytes_per_s=storage_bytes_per_s,
+                           staging_bytes_per_s=staging_bytes_per_s, async_save=async_save,
+                           fixed_stall_s=DEFAULT_FIXED_STALL_S)
+    restart = restart_cost(bytes_to_load=ckpt.bytes_written,
+                           storage_read_bytes_per_s=storage_bytes_per_s)
+    return ckpt, restart
+
+
 def assess_plan(model: ModelSpec, cluster: Cluster, plan: Plan, *, tokens: float,
                 storage_bytes_per_s: float = DEFAULT_STORAGE_BYTES_PER_S,
                 staging_bytes_per_s: float = DEFAULT_STAGING_BYTES_PER_S,
@@ -61,13 +83,10 @@ def assess_plan(model: ModelSpec, cluster: Cluster, plan: Plan, *, tokens: float
     ``failure_multiplier`` scales the catalog failure rates (a center's and pool's multipliers).
     """
     n = cluster.num_devices
-    state = unique_state_bytes_per_device(model, plan)
-    ckpt = checkpoint_cost(state_bytes_per_device=state, devices=n,
-                           storage_write_bytes_per_s=storage_bytes_per_s,
-                           staging_bytes_per_s=staging_bytes_per_s, async_save=async_save,
-                           fixed_stall_s=DEFAULT_FIXED_STALL_S)
-    restart = restart_cost(bytes_to_load=ckpt.bytes_written,
-                           storage_read_bytes_per_s=storage_bytes_per_s)
+    ckpt, restart = plan_checkpoint_cost(model, cluster, plan,
+                                         storage_bytes_per_s=storage_bytes_per_s,
+                                         staging_bytes_per_s=staging_bytes_per_s,
+                                         async_save=async_save)
     mtbf = job_mtbf_s(cluster.accelerator.name, n, cluster.devices_per_node,
                       multiplier=failure_multiplier)
     est = assess(compute_time_s=tokens / plan.tokens_per_s, job_mtbf_s=mtbf,
