@@ -13,7 +13,8 @@ def test_changed_lr_is_applied_and_a_changed_seed_refused(tmp_path):
     run_dir = tmp_path / "run"
     first = run_job(small_job(run_dir, run={"nproc": 1, "until_step": 4}))
     assert first["summary"]["saved_step"] == 4
-    job = small_job(run_dir, run={"nproc": 1}, train={"lr": 0.01, "weight_decay": 0.05})
+    job = small_job(run_dir, run={"nproc": 1, "until_step": 6},
+                    train={"lr": 0.01, "weight_decay": 0.05})
     out = run_job(job)
     changes = {e["field"]: e for e in out["events"] if e["event"] == "config_change"}
     assert set(changes) == {"train.lr", "train.weight_decay"}

@@ -12,12 +12,12 @@ import sys
 
 def test_kill9_during_checkpoint_writes_never_corrupts_latest(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "suanwang.runtime", "torture", "--dir",
-                           str(tmp_path / "ckpt"), "--kills", "12", "--seed", "7"],
+                           str(tmp_path / "ckpt"), "--kills", "10", "--seed", "7"],
                           capture_output=True, text=True, timeout=120)
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert proc.returncode == 0, out
-    assert out["corrupt_latest"] == 0
-    assert out["killed_mid_write"] >= 2  # the kills did land inside saves
+    assert out["corrupt_latest"] == 0 and out["lost_handoffs"] == 0
+    assert out["killed_mid_write"] >= 1  # the kills did land inside saves
     assert out["final_step"] > 1
 
 
