@@ -22,7 +22,7 @@ from suanwang.store.tenants import create_tenant
 
 ROOT = Path(__file__).resolve().parents[3]
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
-STEPS = 30
+STEPS = 20
 
 
 def _events(path: Path) -> list[dict]:
@@ -34,7 +34,7 @@ def _job(p, jid):
         return repo.get_job(s, jid, tenant_id=None)
 
 
-@pytest.mark.slow  # ~40-70 s on the 2-core box: two runtime launches and 30 CPU steps
+@pytest.mark.slow  # ~50-80 s on the loaded 2-core box: two runtime launches, 20 CPU steps
 def test_lease_reclaim_preempts_training_with_no_lost_steps(platform):
     p = platform
     now = datetime.now(UTC)
