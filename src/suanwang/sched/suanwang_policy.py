@@ -68,8 +68,8 @@ class SuanwangPolicy:
 
     ``reorder_period_s``: the aging term is evaluated at the start of the current period
     (``floor(now / period) x period``), as Slurm recomputes priorities every
-    ``PriorityCalcPeriod``; between those instants (and estimator updates) the order
-    is kept and updated incrementally from the driver's queue feed (0 = exact ``now``).
+    ``PriorityCalcPeriod`` (default 5 min); between those instants (and estimator updates)
+    the order is kept and updated incrementally from the driver's queue feed (0 = exact now).
     """
 
     name: str = "suanwang"
@@ -79,7 +79,7 @@ class SuanwangPolicy:
     cost_weight_s: float = 0.0
     preempts: bool = True
     min_run_s: float = 600.0
-    reorder_period_s: float = 3600.0
+    reorder_period_s: float = 300.0
     _memo: OrderedQueue = field(default_factory=OrderedQueue, compare=False, repr=False)
     _running: RunningIndex = field(default_factory=RunningIndex, compare=False, repr=False)
 

@@ -26,6 +26,7 @@ def test_helios_targets():
     assert sw.mean_jct_s <= 0.8 * bf.mean_jct_s
     assert sw.mean_jct_s <= 0.8 * 87_000  # also vs the anchor's EASY with true run times
     assert sw.makespan_s <= 1.05 * bf.makespan_s
+    assert sw.p99_wait_s <= bf.p99_wait_s and sw.max_wait_s <= bf.max_wait_s
 
 
 def test_helios_targets_node_aware():
@@ -41,6 +42,9 @@ def test_helios_targets_node_aware():
     assert sw.mean_jct_s <= 0.5 * fifo.mean_jct_s
     assert sw.mean_jct_s <= 0.8 * bf.mean_jct_s
     assert sw.makespan_s <= 1.05 * bf.makespan_s
+    # Issue #14: short jobs first without starving the tail (the anchor after 6 days).
+    assert sw.p99_wait_s <= bf.p99_wait_s
+    assert sw.max_wait_s <= bf.max_wait_s
 
 
 def test_helios_easy_with_true_runtimes_matches_anchor():
