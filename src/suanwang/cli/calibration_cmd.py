@@ -140,7 +140,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         file: Path | None = typer.Option(None, "--file", help="Record into this calibration "
                                          "file (default: a fresh temporary one)."),
-        steps: int = typer.Option(20, "--steps", min=8, help="Steps per tiny job."),
+        steps: int = typer.Option(20, "--steps", min=8, max=10_000, help="Steps per tiny job."),
     ) -> None:
         """Closed loop on the real local center: tiny jobs run, their measured step times
         correct the planner, then an unseen configuration is predicted."""

@@ -53,9 +53,12 @@ def controller(
 
 
 def bench_control(
-    pending: Annotated[int, typer.Option(min=1, help="Jobs submitted at once.")] = 1000,
-    running: Annotated[int, typer.Option(min=1, help="Jobs running at once.")] = 10_000,
-    ticks: Annotated[int, typer.Option(min=1, help="Ticks timed at full load.")] = 5,
+    pending: Annotated[int, typer.Option(min=1, max=10_000_000,
+                                         help="Jobs submitted at once.")] = 1000,
+    running: Annotated[int, typer.Option(min=1, max=10_000_000,
+                                         help="Jobs running at once.")] = 10_000,
+    ticks: Annotated[int, typer.Option(min=1, max=10_000,
+                                       help="Ticks timed at full load.")] = 5,
     policy: Annotated[str, typer.Option(help="Scheduling policy.")] = "suanwang",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

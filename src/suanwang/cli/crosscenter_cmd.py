@@ -130,12 +130,13 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     def bench_wan_cmd(
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         work_dir: Path | None = typer.Option(None, "--work-dir", help="Keep runs here."),
-        steps: int = typer.Option(100, "--steps", min=2, help="Steps per mode (same tokens)."),
+        steps: int = typer.Option(100, "--steps", min=2, max=100_000,
+                                  help="Steps per mode (same tokens)."),
         outer_every_steps: int = typer.Option(20, "--outer-every-steps", min=1,
                                               help="DiLoCo H."),
         mbps: float = typer.Option(100.0, "--mbps", min=0.001, help="Link bandwidth, Mb/s."),
         latency_ms: float = typer.Option(30.0, "--latency-ms", min=0.0, help="Link latency."),
-        batch_seqs: int = typer.Option(8, "--batch-seqs", min=2,
+        batch_seqs: int = typer.Option(8, "--batch-seqs", min=2, max=4096,
                                        help="Global batch, sequences of 128 tokens."),
     ) -> None:
         """Sync DDP vs DiLoCo, tiny model, 2 centers x 1 rank over an emulated WAN link:
@@ -152,12 +153,12 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("hetero")
     def bench_hetero_cmd(
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-        layers: int = typer.Option(8, "--layers", min=2, help="GPT blocks (tiny model)."),
-        batch_seqs: int = typer.Option(16, "--batch-seqs", min=1,
+        layers: int = typer.Option(8, "--layers", min=2, max=128, help="GPT blocks (tiny model)."),
+        batch_seqs: int = typer.Option(16, "--batch-seqs", min=1, max=4096,
                                        help="Global batch, sequences of 128 tokens."),
         slow_factor: float = typer.Option(2.0, "--slow-factor", min=1.0,
                                           help="The second chip is this many times slower."),
-        steps: int = typer.Option(10, "--steps", min=2, help="Timed steps per split."),
+        steps: int = typer.Option(10, "--steps", min=2, max=10_000, help="Timed steps per split."),
     ) -> None:
         """A 2-stage pipeline (torch.distributed.pipelining, gloo) on a fast and an emulated
         slow chip: even layer split vs the planner's split, with its predicted step time."""

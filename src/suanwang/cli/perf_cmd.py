@@ -225,7 +225,8 @@ def validate_cmd(runs: Annotated[list[Path], typer.Argument(
         console.print(f"skipped {i}: {why}", style="yellow")
 
 
-def bench_planner(repeat: Annotated[int, typer.Option(help="Runs per case (median).")] = 5,
+def bench_planner(repeat: Annotated[int, typer.Option(
+                      min=1, max=1000, help="Runs per case (median).")] = 5,
                   json_: JsonOpt = False) -> None:
     """Planner speed: configurations per second and wall time on two reference cases."""
     import statistics

@@ -24,7 +24,12 @@ def _files(tmp: Path) -> dict[str, Path]:
     empty.write_text("")
     folder = tmp / "folder"
     folder.mkdir()
-    return {"random": rand, "empty": empty, "dir": folder, "missing": tmp / "nope.yaml"}
+    unknown = tmp / "unknown.yaml"
+    unknown.write_text("zzz_not_a_key: 1\n")
+    wrong = tmp / "wrong.yaml"
+    wrong.write_text("- a list\n- where a mapping belongs\n")
+    return {"random": rand, "empty": empty, "dir": folder, "missing": tmp / "nope.yaml",
+            "unknown": unknown, "wrong_type": wrong}
 
 
 # (command prefix, how the file is given); the file replaces "{}".
@@ -37,6 +42,19 @@ FILE_COMMANDS = [
     ["catalog", "models", "-f", "{}"],
     ["simulate", "--trace", "{}", "--cluster-gpus", "16", "--policy", "fifo"],
     ["simulate", "--trace-format", "synthetic", "--jobs", "10", "--federation", "{}"],
+    ["simulate", "--trace", "{}", "--trace-format", "swf", "--cluster-gpus", "16"],
+    ["simulate", "--trace", "{}", "--trace-format", "alibaba2023", "--cluster-gpus", "16"],
+    ["where", "{}"],
+    ["where", "--model", "llama3-8b", "--tokens", "1e9", "--federation", "{}"],
+    ["where", "--model", "{}", "--tokens", "1e9"],
+    ["plan", "--model", "{}", "--accelerator", "H100-SXM", "--gpus", "8"],
+    ["plan", "--model", "llama3-8b", "--accelerator", "H100-SXM", "--gpus", "8",
+     "--accelerators", "{}"],
+    ["pool", "--model", "llama3-8b", "--part", "beijing-ai:H100-SXM:8",
+     "--part", "shanghai-ai:H800:8", "--federation", "{}"],
+    ["reliability", "--accelerator", "H100-SXM", "--gpus", "8", "--model", "llama3-8b",
+     "--center", "beijing-ai", "--federation", "{}"],
+    ["validate", "../shared/data/published_runs.csv", "{}"],
 ]
 
 
@@ -74,13 +92,16 @@ def assert_one_line_error(out: Outcome) -> None:
     assert out.elapsed_s < 30.0, f"took {out.elapsed_s:.1f} s"
 
 
-@pytest.mark.parametrize("kind", ["random", "empty", "dir", "missing"])
+@pytest.mark.parametrize("kind", ["random", "empty", "dir", "missing", "unknown", "wrong_type"])
 @pytest.mark.parametrize("command", FILE_COMMANDS, ids=lambda c: " ".join(c[:2]))
 def test_bad_files(tmp_path, capfd, monkeypatch, command, kind):
     monkeypatch.chdir(REPO)
     path = _files(tmp_path)[kind]
     args = [str(path) if a == "{}" else a for a in command]
-    assert_one_line_error(run_cli(args, capfd, monkeypatch))
+    out = run_cli(args, capfd, monkeypatch)
+    assert_one_line_error(out)
+    # The message names the file (unwrapped: Rich may fold a long path across lines).
+    assert path.name in "".join(out.stderr.split()), out.stderr
 
 
 NUMBER_CASES = [
@@ -102,6 +123,24 @@ NUMBER_CASES = [
      "--cluster-gpus", "1000000000000"],
     ["bench", "sim", "--jobs", "1000000000000"],
     ["bench", "sim", "--gpus", "1000000000000"],
+    ["bench", "wan", "--steps", "1000000000000"],
+    ["bench", "hetero", "--layers", "1000000000000"],
+    ["bench", "calibration", "--steps", "1000000000000"],
+    ["bench", "planner", "--repeat", "1000000000000"],
+    ["bench", "control", "--running", "1000000000000"],
+    ["reliability", "--accelerator", "H100-SXM", "--gpus", "1000000000000",
+     "--model", "llama3-70b"],
+    ["pool", "--model", "llama3-8b", "--part", "beijing-ai:H100-SXM:1000000000000",
+     "--part", "shanghai-ai:H800:8"],
+    # Wrong types and units.
+    ["where", "--model", "llama3-8b", "--tokens", "2Q"],
+    ["where", "--model", "llama3-8b", "--tokens", "1e9", "--deadline", "soon"],
+    ["where", "--model", "llama3-8b", "--tokens", "1e9", "--budget", "-5"],
+    ["plan", "--model", "llama3-70b", "--accelerator", "H100-SXM", "--gpus", "64",
+     "--tp", "0"],
+    ["plan", "--model", "llama3-70b", "--accelerator", "H100-SXM", "--gpus", "64",
+     "--tp", "3"],
+    ["reliability", "--accelerator", "H100-SXM", "--gpus", "8"],
 ]
 
 
