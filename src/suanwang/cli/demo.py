@@ -28,6 +28,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from suanwang.cli.output import fitted_table
+
 ROOT = Path(__file__).resolve().parents[3]
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 SIM_JOB = {"kind": "training", "name": "gpt-1.7b-sim", "model": "gpt-1.7b", "tokens": 2e10,
@@ -39,18 +41,18 @@ console = Console()
 def _table(R, ids) -> Table:
     from suanwang.store import jobs as repo
 
-    t = Table(title="jobs (live from the store)")
-    for col in ("id", "name", "state", "reason", "where", "attempts", "step", "loss"):
-        t.add_column(col)
+    rows = []
     with R() as s:
         for i in ids:
             j = repo.get_job(s, i, tenant_id=None)
             atts = repo.attempts(s, i)
             ms = repo.metrics(s, i, limit=100000)
             where = f"{atts[-1].center} ({atts[-1].backend})" if atts else "-"
-            t.add_row(str(i), j.name, j.state, j.reason or "", where, str(len(atts)),
-                      str(ms[-1].step) if ms else "", f"{ms[-1].loss:.3f}" if ms else "")
-    return t
+            rows.append([str(i), j.name, j.state, j.reason or "", where, str(len(atts)),
+                         str(ms[-1].step) if ms else "", f"{ms[-1].loss:.3f}" if ms else ""])
+    # fitted: at 80 columns cells fold at word boundaries instead of shrinking to one letter
+    return fitted_table("jobs (live from the store)", ["id", "name", "state", "reason", "where",
+                                                       "attempts", "step", "loss"], rows)
 
 
 def _inject(R, job_id: int) -> str | None:
@@ -71,14 +73,12 @@ def _inject(R, job_id: int) -> str | None:
 def _invoice(R, tenant_id: int) -> Table:
     from suanwang.store.models import InvoiceLine
 
-    t = Table(title="invoice lines")
-    for col in ("job", "kind", "description", "quantity", "unit price", "amount"):
-        t.add_column(col)
     with R() as s:
-        for ln in s.query(InvoiceLine).filter(InvoiceLine.tenant_id == tenant_id).all():
-            t.add_row(str(ln.job_id), ln.kind, ln.description, str(ln.quantity),
-                      str(ln.unit_price), str(ln.amount))
-    return t
+        rows = [[str(ln.job_id), ln.kind, ln.description, str(ln.quantity), str(ln.unit_price),
+                 str(ln.amount)]
+                for ln in s.query(InvoiceLine).filter(InvoiceLine.tenant_id == tenant_id).all()]
+    return fitted_table("invoice lines", ["job", "kind", "description", "quantity",
+                                          "unit price", "amount"], rows)
 
 
 def _serve(url: str, fed, port: int) -> str:

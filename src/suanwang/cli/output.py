@@ -9,6 +9,7 @@ whole of every cell.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import sys
@@ -93,21 +94,37 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     if _CSV["on"]:
         print_csv(columns, rows)
         return
-    t = Table(title=title, header_style="bold cyan")
+    t = fitted_table(title, columns, rows)
     cells = [[fmt(v) for v in r] for r in rows]
-    widths = [_min_width(col, [c[i] for c in cells]) for i, col in enumerate(columns)]
-    for i, col in enumerate(columns):
-        numeric = bool(rows) and all(isinstance(r[i], int | float) for r in rows)
-        t.add_column(col, justify="right" if numeric else "left", overflow="fold",
-                     min_width=widths[i])
-    for r in cells:
-        t.add_row(*r)
     if not console.is_terminal:  # a pipe or a file: natural width, nothing wrapped or cut
         Console(width=100_000, no_color=True, soft_wrap=False).print(t)
-    elif sum(widths) + 3 * len(widths) + 1 <= console.width:  # cells + padding + borders
+    elif _fits(t, [columns, *cells], console.width):
         console.print(t)
     else:  # too narrow even with every cell wrapped: one block of "column: value" per row
         _records(title, columns, cells)
+
+
+def _fits(t: Table, cells: list[list[str]], width: int) -> bool:
+    """Whether ``t`` rendered at ``width`` keeps every word of every cell whole (Rich shrinks
+    columns below their min_width and crops the right edge when a table cannot fit)."""
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, force_terminal=False).print(t)
+    words = set(buf.getvalue().split())
+    return all(w in words for row in cells for cell in row for w in cell.split())
+
+
+def fitted_table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    """The Rich table :func:`table` prints, for callers that render it themselves (``Live``):
+    no column is squeezed below its longest word (capped), cells fold instead of being cut."""
+    t = Table(title=title, header_style="bold cyan")
+    cells = [[fmt(v) for v in r] for r in rows]
+    for i, col in enumerate(columns):
+        numeric = bool(rows) and all(isinstance(r[i], int | float) for r in rows)
+        t.add_column(col, justify="right" if numeric else "left", overflow="fold",
+                     min_width=_min_width(col, [c[i] for c in cells]))
+    for r in cells:
+        t.add_row(*r)
+    return t
 
 
 def _records(title: str, columns: list[str], cells: list[list[str]]) -> None:
