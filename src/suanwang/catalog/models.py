@@ -73,7 +73,8 @@ def resolve_model(text: str) -> ModelSpec:
     """A model given on a command line: a preset name, a model file (YAML/JSON: one model
     mapping, or a ``models:`` list with exactly one entry), or inline dimensions
     ``layers=32,hidden=4096,heads=32,vocab=32000[,kv_heads=8,ffn_hidden=14336,ffn_kind=swiglu,
-    seq_len=4096,tied_embeddings=true,head_size=128,experts=8,top_k=2,name=my-model]``.
+    seq_len=4096,tied_embeddings=true,head_size=128,experts=8,top_k=2,sliding_window=4096,
+    name=my-model]``.
     Errors are ConfigErrors naming the field (or the file)."""
     if "=" in text:
         return parse_model(_inline(text), file="--model", entry="inline model")
