@@ -11,6 +11,8 @@
 # (relative; CUDA embedding backward is not bitwise deterministic), a preemption that is not
 # exit 75 or that loses steps. PEAK_FLOPS (per GPU, FLOP/s, bf16 dense) sets the MFU
 # denominator; default 989e12 (H100/H200 SXM datasheet).
+# GPU_CHECK_DEVICE=cpu GPU_CHECK_PRESET=tiny runs the same checks on CPU (a dry run of this
+# script's logic; it says nothing about the GPU path).
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
@@ -23,18 +25,21 @@ import torch
 from suanwang.runtime.bench import PRESETS
 from suanwang.runtime.metrics import loss_curve, read_events, summarize
 
-if not torch.cuda.is_available():
+device = os.environ.get("GPU_CHECK_DEVICE", "cuda")
+preset = os.environ.get("GPU_CHECK_PRESET", "ckpt-256mb")
+if device == "cuda" and not torch.cuda.is_available():
     print("gpu-check: no CUDA device visible; nothing checked"); sys.exit(2)
-nproc = min(2, torch.cuda.device_count())
+nproc = min(2, torch.cuda.device_count()) if device == "cuda" else 2
 peak = float(os.environ.get("PEAK_FLOPS", "989e12"))
 work = Path(tempfile.mkdtemp(prefix="suanwang-gpu-check-"))
 problems = []
 
 
 def job(name, **sections):
-    raw = {"name": name, **{k: dict(v) for k, v in PRESETS["ckpt-256mb"].items()}}
-    raw["data"].update({"global_micro_batches": 2 * nproc, "micro_batch_seqs": 8})
-    raw["train"] = {"steps": 40, "warmup_steps": 5, "device": "cuda", "precision": "auto"}
+    raw = {"name": name, **{k: dict(v) for k, v in PRESETS[preset].items()}}
+    raw.setdefault("data", {}).update({"global_micro_batches": 2 * nproc,
+                                       "micro_batch_seqs": 8 if device == "cuda" else 2})
+    raw["train"] = {"steps": 40, "warmup_steps": 5, "device": device, "precision": "auto"}
     raw["checkpoint"] = {"every_steps": 5, "keep": 2}
     raw["run"] = {"nproc": nproc, "run_dir": str(work / name), "peak_flops_per_s": peak,
                   "heartbeat_timeout_s": 60, "startup_timeout_s": 120}
