@@ -16,6 +16,7 @@ import contextlib
 import copy
 import mmap
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 from torch.distributed.tensor import DTensor
 
-SHM_DIR = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
+SHM_DIR = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path("/tmp")
 ALIGN = 64
 
 
@@ -61,7 +62,7 @@ class ShmStager:
     """
 
     def __init__(self, token: str, rank: int, directory: Path | None = None) -> None:
-        self.dir = directory or SHM_DIR or Path("/tmp")
+        self.dir = directory or SHM_DIR
         self.token, self.rank = token, rank
         self.path: Path | None = None
         self.size = 0
@@ -90,6 +91,9 @@ class ShmStager:
         self._flat = torch.frombuffer(self._mm, dtype=torch.uint8)
         self._flat.zero_()  # touch every page now, not inside the first save's stall
         self.size, self._layout = offset, layout
+        # shared memory is RAM: unlinked when this stager goes away or the interpreter exits
+        # (a SIGKILLed trainer's files are swept by its supervisor, by token)
+        weakref.finalize(self, _unlink, str(self.path))
 
     def _view(self, slot: Slot) -> torch.Tensor:
         raw = self._flat[slot.offset: slot.offset + slot.nbytes]
@@ -134,6 +138,29 @@ class ShmStager:
             self._mm = None
         if unlink and self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+def sweep_orphans(directory: Path = SHM_DIR) -> int:
+    """Remove staging files whose creator is dead (names start with ``suanwang.<pid>-``: the
+    supervisor's or the trainer's pid); a SIGKILLed process cannot clean up after itself."""
+    removed = 0
+    for f in directory.glob("suanwang.*"):
+        head = f.name.split(".")[1].split("-")[0]
+        if not head.isdigit():
+            continue
+        try:
+            os.kill(int(head), 0)
+        except ProcessLookupError:
+            f.unlink(missing_ok=True)
+            removed += 1
+        except PermissionError:  # alive, another user's
+            pass
+    return removed
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 class ShmView:

@@ -214,6 +214,9 @@ class Supervisor:
     def _run(self) -> dict[str, Any]:
         import torch.distributed as dist  # the store outlives attempts; ranks connect as clients
 
+        from suanwang.runtime.staging import sweep_orphans
+
+        sweep_orphans()  # staging files of SIGKILLed runs (shared memory is RAM)
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.run_dir / "hb", ignore_errors=True)  # beats of an earlier invocation
         (self.run_dir / "hb").mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ from suanwang.runtime.model import GPT
 from suanwang.runtime.persist import Persister, PersistSpec
 from suanwang.runtime.procs import die_with_parent
 from suanwang.runtime.saver import Checkpointer
+from suanwang.runtime.staging import SHM_DIR, sweep_orphans
 
 
 def _model_and_optim() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
@@ -129,6 +130,7 @@ def torture(root: str | Path, *, kills: int, seed: int = 0, max_delay_s: float =
     warnings.filterwarnings("ignore", message="torch.distributed is disabled")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    sweep_orphans()  # staging files of writers an earlier, killed torture run left behind
     rng = random.Random(seed)
     bad, mid_write, steps, lost_handoffs, both = [], 0, [], [], 0
     t0 = time.perf_counter()
@@ -150,6 +152,8 @@ def torture(root: str | Path, *, kills: int, seed: int = 0, max_delay_s: float =
         handed = _last_handoff(first, r)
         os.close(r)
         _wait(persister, 30.0)
+        for f in SHM_DIR.glob(f"suanwang.{writer}-*"):  # the killed writer's staging file
+            f.unlink(missing_ok=True)
         res = verify(root)
         mid_write += bool(res["partial"])
         steps.append(res["step"])
