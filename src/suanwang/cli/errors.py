@@ -1,8 +1,10 @@
 """Process boundary of the CLI: every error a user can cause becomes one line and exit code 2.
 
-Click (vendored by Typer) handles its own usage errors in standalone mode (exit code 2 with a
-usage message). Everything suanwang raises on purpose (:class:`SuanwangError`) is caught here,
-and so are the input faults that slip past a loader: a file that is not text, a directory, a
+Click's usage errors (vendored by Typer: unknown option, bad value or unit, a number past its
+stated limit) are caught here too (the app runs with ``standalone_mode=False``) and said in one
+line with a pointer to ``-h``, exit code 2; a bare ``suanwang`` still prints the help.
+Everything suanwang raises on purpose (:class:`SuanwangError`) is caught here, and so are the
+input faults that slip past a loader: a file that is not text, a directory, a
 missing or unreadable path, malformed YAML. An unexpected exception is a bug: it is reported in
 one line naming the exception, with exit code 1 and the traceback only when
 ``SUANWANG_DEBUG=1``.
@@ -44,9 +46,32 @@ def input_fault(exc: BaseException) -> str | None:
     return None
 
 
+def _usage_error(exc) -> None:
+    """A Click usage error (bad option, bad value, missing argument) in one line, exit 2."""
+    from typer._click.exceptions import NoArgsIsHelpError
+
+    if isinstance(exc, NoArgsIsHelpError):  # bare `suanwang` / `suanwang bench`: the help
+        from typer import rich_utils
+
+        rich_utils.rich_format_error(exc)
+        sys.exit(exc.exit_code)
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
+    _say("usage error", " ".join(exc.format_message().split()) + hint)
+    sys.exit(exc.exit_code)
+
+
 def run_app(app: typer.Typer) -> None:
+    from typer._click.exceptions import ClickException
+    from typer.exceptions import Abort
+
     try:
-        app()
+        code = app(standalone_mode=False)  # Click's errors come here, to be said in one line
+    except ClickException as exc:
+        _usage_error(exc)
+    except Abort:
+        _say("aborted", "interrupted")
+        sys.exit(130)
     except SuanwangError as exc:
         _say("config error" if isinstance(exc, ConfigError) else type(exc).__name__, str(exc))
         sys.exit(EXIT_USAGE)
@@ -60,3 +85,5 @@ def run_app(app: typer.Typer) -> None:
         _say("internal error", f"{type(exc).__name__}: {exc} (a bug in suanwang; "
              "set SUANWANG_DEBUG=1 for the traceback and report it)")
         sys.exit(EXIT_BUG)
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        sys.exit(code)  # typer.Exit(code) / ctx.exit(code) come back as a return value

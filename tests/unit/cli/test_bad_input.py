@@ -87,6 +87,7 @@ def assert_one_line_error(out: Outcome) -> None:
     assert out.code == 2, (out.code, out.stdout[-500:], out.stderr[-2000:])
     assert "Traceback" not in out.stderr and "Traceback" not in out.stdout, out.stderr[-2000:]
     assert out.stderr.strip(), "no message on stderr"
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr  # one line, usage errors too
     # Issue #16's bound is 10 s on an idle machine; the guard here is looser because test
     # machines are shared: it catches hangs and unbounded work, not slowness.
     assert out.elapsed_s < 30.0, f"took {out.elapsed_s:.1f} s"
