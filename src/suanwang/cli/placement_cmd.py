@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from suanwang.cli.output import CsvOpt, console, err_console, print_json, table
+from suanwang.cli.output import CsvOpt, console, err_console, print_json, table, working
 from suanwang.cli.params import COUNT, DURATION, UNIT_FORMS
 
 DAY_S = 86400.0
@@ -220,9 +220,10 @@ def pool_cmd(
     from suanwang.plan.pool_options import pool_options
 
     spec = resolve_model(model)
-    plan = pooled_plan(fed, spec, tuple(parse_part(p) for p in part),
-                       global_batch_seqs=global_batch, seq_len=seq_len)
-    options = pool_options(fed, spec, plan, outer_every_steps=outer_every_steps)
+    with working(f"planning {len(part)} parts, pipeline and DiLoCo options", quiet=json_):
+        plan = pooled_plan(fed, spec, tuple(parse_part(p) for p in part),
+                           global_batch_seqs=global_batch, seq_len=seq_len)
+        options = pool_options(fed, spec, plan, outer_every_steps=outer_every_steps)
     if json_:
         print_json({**plan.to_dict(), "options": options})
         return

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from suanwang.cli.output import CsvOpt, console, err_console, print_json, table
+from suanwang.cli.output import CsvOpt, console, err_console, print_json, table, working
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -272,9 +272,11 @@ def _register_bench(bench: typer.Typer) -> None:
 
         d_jobs, d_gpus, d_load = ((100_000, 10_000, 1.1) if contended
                                   else (1_000_000, 100_000, 0.9))
-        res = bench_sim(jobs=jobs or d_jobs, gpus=gpus or d_gpus, policy=policy, seed=seed,
-                        load=d_load if load is None else load, contended=contended,
-                        sched_interval_s=sched_interval)
+        with working(f"simulating {jobs or d_jobs:,} jobs on {gpus or d_gpus:,} GPUs",
+                     quiet=json_):
+            res = bench_sim(jobs=jobs or d_jobs, gpus=gpus or d_gpus, policy=policy, seed=seed,
+                            load=d_load if load is None else load, contended=contended,
+                            sched_interval_s=sched_interval)
         if json_:
             print_json(res)
             return
