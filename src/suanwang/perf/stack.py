@@ -20,6 +20,10 @@ A :class:`Stack` is what a user states about how the job runs (or gets by defaul
   (0 = shard over the whole data-parallel group).
 - ``ep``: expert-parallel size for mixture-of-experts models (experts split over ``ep``
   data-parallel ranks; 1 = every rank holds every expert).
+- ``prefetch_params``: how many parameters ZeRO-3 may gather ahead of use. 0 (default) = the
+  whole next layer (PyTorch FSDP's ``forward_prefetch`` / ``backward_prefetch`` unit);
+  DeepSpeed's ZeRO-3 prefetches at most ``stage3_prefetch_bucket_size`` parameters (default
+  5e7, DeepSpeed config docs), the rest of a larger layer is gathered on demand, exposed.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class Stack:
     recompute_layers: int = 0
     shard_size: int = 0
     ep: int = 1
+    prefetch_params: int = 0
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_KINDS:
@@ -49,7 +54,7 @@ class Stack:
         if self.cross_entropy not in CROSS_ENTROPY_BYTES:
             raise ConfigError(f"must be one of {', '.join(CROSS_ENTROPY_BYTES)} "
                               f"(got {self.cross_entropy!r})", field="cross_entropy")
-        for name in ("recompute_layers", "shard_size"):
+        for name in ("recompute_layers", "shard_size", "prefetch_params"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"must be an integer >= 0 (got {value!r})", field=name)
@@ -67,7 +72,8 @@ class Stack:
     def to_dict(self) -> dict:
         return {"attention": self.attention, "cross_entropy": self.cross_entropy,
                 "recompute_layers": self.recompute_layers, "shard_size": self.shard_size,
-                "ep": self.ep}
+                "ep": self.ep, "prefetch_params": self.prefetch_params}
 
 
+DEEPSPEED_PREFETCH_PARAMS = 50_000_000  # DeepSpeed's default stage3_prefetch_bucket_size
 DEFAULT_STACK = Stack()

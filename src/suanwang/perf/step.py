@@ -258,9 +258,16 @@ def _dp_comm_s(model: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, num_
     k3 = comm.members_per_node(shard, c.tp, hw.links.devices_per_node)
     layers = stage_layout(model, seq_len, c.pp, c.vp).max_layers
     per_layer = size / layers
-    z3_mb = layers * (2.0 * comm.collective_time_s("all_gather", per_layer, shard, k3, hw.links)
+    gather = comm.collective_time_s("all_gather", per_layer, shard, k3, hw.links)
+    z3_mb = layers * (2.0 * gather
                       + comm.collective_time_s("reduce_scatter", per_layer, shard, k3, hw.links))
-    z3 = num_micro * np.maximum(z3_mb - micro_s, 0.0) + z3_mb / layers / 3.0
+    # a bounded prefetch (DeepSpeed's bucket) covers only part of each layer's gathers: the rest
+    # is fetched on demand, exposed, every micro-batch
+    ahead = hw.stack.prefetch_params
+    on_demand = 0.0 if ahead <= 0 else layers * 2.0 * gather * np.maximum(
+        1.0 - ahead / (per_layer / 2.0), 0.0)
+    z3 = (num_micro * (on_demand + np.maximum(z3_mb - on_demand - micro_s, 0.0))
+          + z3_mb / layers / 3.0)
     replicas = n // shard
     k_rep = comm.members_per_node(replicas, c.tp * shard, hw.links.devices_per_node)
     across = comm.collective_time_s("all_reduce", size / shard, replicas, k_rep, hw.links)

@@ -79,7 +79,12 @@ from suanwang.perf.candidates import (
 )
 from suanwang.perf.memory import memory
 from suanwang.perf.predict import Prediction, check_config, predict
-from suanwang.perf.stack import ATTENTION_KINDS, CROSS_ENTROPY_BYTES, Stack
+from suanwang.perf.stack import (
+    ATTENTION_KINDS,
+    CROSS_ENTROPY_BYTES,
+    DEEPSPEED_PREFETCH_PARAMS,
+    Stack,
+)
 from suanwang.perf.step import TRAINING_PRECISIONS, hardware, step_time
 
 REQUIRED = ("id", "layers", "hidden", "heads", "seq_len", "global_batch_seqs", "accelerator",
@@ -259,9 +264,13 @@ def row_stack(row: RunRow, per_node: int) -> tuple[Stack, list[str]]:
     if not shard and "hsdp (shard within node" in row.get("notes").lower():
         shard = per_node
         notes.append(f"shard_size {per_node} (HSDP stated in notes)")
+    prefetch = 0
+    if DEEPSPEED_WORDS.search(row.get("notes")) and row.get("zero_stage") == "3":
+        prefetch = DEEPSPEED_PREFETCH_PARAMS
+        notes.append(f"ZeRO-3 prefetch {prefetch:.0e} parameters (DeepSpeed's default bucket)")
     return Stack(attention=attention, cross_entropy=ce, shard_size=shard,
                  recompute_layers=_int(row, "recompute_layers", 0, minimum=0),
-                 ep=_int(row, "ep", 1)), notes
+                 ep=_int(row, "ep", 1), prefetch_params=prefetch), notes
 
 
 def _tied(row: RunRow) -> bool:
