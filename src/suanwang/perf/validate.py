@@ -510,7 +510,7 @@ RECOMPUTE_FLAGS = ("--recompute-granularity", "--recompute-method", "--recompute
 
 
 def _memory_fallback(row: RunRow, model: ModelSpec, options: list[list],
-                     stack: Stack) -> list[tuple[list[list], Stack, str]]:
+                     stack: Stack) -> list[tuple[list[list], Stack]]:
     """Settings to retry when the row's stated setting does not fit although its source reports
     that it trained. The memory knobs the row states but no quoted launch flag evidences are
     read as lower bounds: ``zero_stage`` 0 may be Megatron's ``--use-distributed-optimizer``
@@ -522,13 +522,12 @@ def _memory_fallback(row: RunRow, model: ModelSpec, options: list[list],
     if "--use-distributed-optimizer" not in notes and row.get("zero_stage") not in UNKNOWN:
         opts[z] = sorted({*opts[z], *(s for s in (0, 1) if s >= min(opts[z]))})
     if any(flag in notes for flag in RECOMPUTE_FLAGS) or len(opts[rc]) > 1:
-        return [(opts, stack, "zero_stage")] if opts[z] != options[z] else []
+        return [(opts, stack)] if opts[z] != options[z] else []
     opts[rc] = ["none", "selective", "full"]
     layers = -(-model.layers // min(_int(row, "pp"), model.layers))
-    out = [(opts, stack, "recompute")]
+    out = [(opts, stack)]
     out += [([*opts[:rc], ["full"], *opts[rc + 1:]],
-             Stack(**{**stack.to_dict(), "recompute_layers": n}), f"recompute_layers {n}")
-            for n in range(1, layers)]
+             Stack(**{**stack.to_dict(), "recompute_layers": n})) for n in range(1, layers)]
     return out
 
 
@@ -549,7 +548,7 @@ def _best_prediction(row: RunRow, model: ModelSpec, cluster: Cluster, base: dict
     notes = []
     if not np.isfinite(times).any():  # it ran, so a stated memory knob must be incomplete
         best_t, found = np.inf, None
-        for opts, st_, _what in _memory_fallback(row, model, list(options), stack):
+        for opts, st_ in _memory_fallback(row, model, list(options), stack):
             try:
                 alt = _legal(row, model, cluster, base, opts, st_)
             except ConfigError:
