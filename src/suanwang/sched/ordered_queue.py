@@ -28,11 +28,17 @@ Item = tuple
 """``(*sort_key, job_id, id(job), job)``."""
 
 
+def _special(job: JobView) -> bool:
+    """Whether the job's usable pools differ from a generic job's of its size (a model gives
+    job-specific speeds, an accelerator constraint its own fastest pool)."""
+    return job.model is not None or job.accelerators is not None
+
+
 class OrderedQueue:
     """The memo (one per policy object). Not thread-safe; a policy called from several threads
     should hold one per thread."""
 
-    __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "stale")
+    __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "special", "stale")
 
     def __init__(self) -> None:
         self.epoch: Any = None
@@ -41,6 +47,7 @@ class OrderedQueue:
         self.live: dict[int, JobView] = {}
         self.groups: dict[int, list[Item]] = {}
         self.oldest: list[tuple[float, int, int, JobView]] = []
+        self.special: dict[int, int] = {}  # per size: live jobs with a model or a constraint
         self.stale = 0
 
     def sync(self, queue: Queue, log, epoch: Any, item: Callable[[JobView], Item]) -> None:
@@ -52,11 +59,15 @@ class OrderedQueue:
         live, groups, oldest = self.live, self.groups, self.oldest
         for pos in range(self.log_pos, len(log)):
             jid, job = log[pos]
-            if jid in live:
-                del live[jid]
+            old = live.pop(jid, None)
+            if old is not None:
                 self.stale += 1
+                if _special(old):
+                    self.special[old.num_devices] -= 1
             if job is not None:
                 live[jid] = job
+                if _special(job):
+                    self.special[job.num_devices] = self.special.get(job.num_devices, 0) + 1
                 insort(groups.setdefault(job.num_devices, []), item(job))
                 heapq.heappush(oldest, (job.submit_s, jid, id(job), job))
         self.log_pos = len(log)
@@ -77,6 +88,10 @@ class OrderedQueue:
         self.oldest = [(j.submit_s, j.job_id, id(j), j) for j in self.live.values()]
         heapq.heapify(self.oldest)
         self.stale = 0
+        self.special = {}
+        for j in self.live.values():
+            if _special(j):
+                self.special[j.num_devices] = self.special.get(j.num_devices, 0) + 1
 
     def _compact(self) -> None:
         live = self.live

@@ -41,6 +41,7 @@ from itertools import chain
 from suanwang.sched.backfill import BackfillPass
 from suanwang.sched.decisions import Decision
 from suanwang.sched.ordered_queue import OrderedQueue
+from suanwang.sched.placement import MAX_SLOWDOWN
 from suanwang.sched.priority import backfill_in_order
 from suanwang.sched.running_index import RunningIndex
 from suanwang.sched.state import ClusterState, JobView, Queue, node_fits
@@ -147,9 +148,14 @@ class SuanwangPolicy:
                 seen[0] = len(bf.decisions)
             fits = fit_cache.get(n)
             if fits is None:
+                # Generic jobs of this size use only pools within MAX_SLOWDOWN of the fastest
+                # (choose_pool); a size with a model/constrained job is checked on all pools.
+                special = bool(memo.special.get(n))
+                slowest = state.fastest_speed(n) / MAX_SLOWDOWN
                 nodes = bf.nodes
                 fits = fit_cache[n] = any(
-                    f >= n and (nodes is None or node_fits(nodes[i], n, pools[i].devices_per_node))
+                    f >= n and (special or 0 < slowest <= pools[i].speed) and (
+                        nodes is None or node_fits(nodes[i], n, pools[i].devices_per_node))
                     for i, f in enumerate(bf.free))
             return not fits
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 
@@ -72,7 +73,10 @@ class Recorder:
         self.calls = []
 
     def decide(self, state, queue, now_s):
-        snap = (copy.deepcopy(state), list(queue), now_s)
+        # The append-only feeds are not copied (they grow with the run; a snapshot without
+        # them makes a replay take the policies' fresh path, which must agree).
+        lean = dataclasses.replace(state, queue_log=None, running_log=None)
+        snap = (copy.deepcopy(lean), list(queue), now_s)
         out = self.policy.decide(state, queue, now_s)
         self.calls.append((*snap, list(out)))
         return out
