@@ -48,7 +48,7 @@ def input_fault(exc: BaseException) -> str | None:
 
 def _usage_error(exc) -> None:
     """A Click usage error (bad option, bad value, missing argument) in one line, exit 2."""
-    from typer._click.exceptions import NoArgsIsHelpError
+    from typer._click.exceptions import BadParameter, NoArgsIsHelpError
 
     if isinstance(exc, NoArgsIsHelpError):  # bare `suanwang` / `suanwang bench`: the help
         from typer import rich_utils
@@ -57,7 +57,13 @@ def _usage_error(exc) -> None:
         sys.exit(exc.exit_code)
     ctx = getattr(exc, "ctx", None)
     hint = f" (see '{ctx.command_path} -h')" if ctx is not None else ""
-    _say("usage error", " ".join(exc.format_message().split()) + hint)
+    param = getattr(exc, "param", None)
+    if isinstance(exc, BadParameter) and param is not None and param.opts:
+        # the same shape as a ConfigError about a flag: "field '--tokens': must be > 0"
+        text = f"field '{max(param.opts, key=len)}': {exc.message}"
+    else:
+        text = exc.format_message()
+    _say("usage error", " ".join(text.split()) + hint)
     sys.exit(exc.exit_code)
 
 
