@@ -53,7 +53,7 @@ class OrderedQueue:
     def sync(self, queue: Queue, log, epoch: Any, item: Callable[[JobView], Item]) -> None:
         """Bring the memo up to date with ``queue`` (and ``log`` when given) at ``epoch``."""
         if log is None or id(log) != self.log_id or epoch != self.epoch or \
-                len(log) < self.log_pos:
+                len(log) < self.log_pos or len(log) - self.log_pos > 2 * len(queue) + 64:
             self._rebuild(queue, log, epoch, item)
             return
         live, groups, oldest = self.live, self.groups, self.oldest

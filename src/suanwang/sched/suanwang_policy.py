@@ -47,6 +47,8 @@ from suanwang.sched.running_index import RunningIndex
 from suanwang.sched.state import ClusterState, JobView, Queue, node_fits
 
 DAY_S = 86400.0
+SHORT_QUEUE = 32
+"""Queues up to this length are sorted afresh on each call (cheaper than the memo)."""
 
 
 def blended_estimate(state: ClusterState, job: JobView, skill: float,
@@ -120,15 +122,21 @@ class SuanwangPolicy:
         return [head, *(it[-1] for it in keyed if it[-1] is not head)]
 
     def decide(self, state: ClusterState, queue: Queue, now_s: float) -> list[Decision]:
-        epoch, item = self._keyer(state, now_s)
-        memo = self._memo
-        memo.sync(queue, state.queue_log, epoch, item)
-        head = self._anchor(memo.longest_waiting(), now_s)
         index = None
         if state.running_log is not None:
             index = self._running
             index.sync(state, now_s, (id(state.estimator),
                                       getattr(state.estimator, "version", 0)))
+        if state.queue_log is None or len(queue) <= SHORT_QUEUE:
+            # A short queue: a fresh sort is cheaper than the memo (which catches up later).
+            bf = BackfillPass(state, now_s, cost_weight_s=self.cost_weight_s,
+                              running_index=index)
+            return backfill_in_order(bf, self.order(state, queue, now_s),
+                                     min_run_s=self.min_run_s, preempts=self.preempts)
+        epoch, item = self._keyer(state, now_s)
+        memo = self._memo
+        memo.sync(queue, state.queue_log, epoch, item)
+        head = self._anchor(memo.longest_waiting(), now_s)
         bf = BackfillPass(state, now_s, cost_weight_s=self.cost_weight_s, running_index=index)
         # Whole sizes may be skipped once the reservation is made, if the pass cannot gain
         # devices later (it gains them only by preempting, never on node-aware states).

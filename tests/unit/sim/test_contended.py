@@ -17,7 +17,7 @@ import pytest
 from suanwang.sched.decisions import Preempt
 from suanwang.sched.priority import preemptive_backfill
 from suanwang.sched.state import ClusterState, JobView, RunningView, checkpointed_s
-from suanwang.sched.suanwang_policy import SuanwangPolicy
+from suanwang.sched.suanwang_policy import SHORT_QUEUE, SuanwangPolicy
 from suanwang.sim.bench import bench_case, bench_sim
 from suanwang.sim.engine import _Sim
 from suanwang.sim.failures import FailureModel
@@ -117,7 +117,7 @@ def _state(pools, nodes, running) -> ClusterState:
 
 @pytest.mark.parametrize("patience_s", [6 * 86400.0, 4 * 3600.0])
 def test_contended_case_matches_brute_force_replay(patience_s):
-    workload, cluster, opts = bench_case(jobs=800, gpus=400, load=1.4, seed=4, contended=True)
+    workload, cluster, opts = bench_case(jobs=1000, gpus=400, load=1.6, seed=4, contended=True)
     # 30x the catalog failure rates, so this small case sees many failures and restarts.
     cluster.failure_multipliers = [30.0 * m for m in cluster.failure_multipliers]
     sim = _Sim(workload, cluster, SuanwangPolicy(patience_s=patience_s), opts)
@@ -126,7 +126,7 @@ def test_contended_case_matches_brute_force_replay(patience_s):
     assert sim.log.first_start == pytest.approx(first, rel=1e-9, abs=1e-6)
     assert sim.log.end == pytest.approx(end, rel=1e-9, abs=1e-6)
     assert sim.log.failures > 10  # failures were drawn and replayed
-    assert sim.queue_peak > 20  # the queue did grow
+    assert sim.queue_peak > 2 * SHORT_QUEUE  # long enough for the memoized path
 
 
 def test_bench_contended_small_reports_queue_and_speed():
