@@ -112,7 +112,7 @@ class LocalBackend:
         argv = [self.python, "-m", "suanwang.runtime", "run", str(job), "--run-dir", run_dir,
                 "--nproc", str(a.devices), "--quiet"]
         if a.checkpoint_every_s > 0:
-            argv += ["--ckpt-interval-s", f"{a.checkpoint_every_s:.3f}"]
+            argv += ["--checkpoint-interval-s", f"{a.checkpoint_every_s:.3f}"]
         return argv
 
     def run_dir(self, handle: Handle) -> Path:

@@ -225,7 +225,9 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
             ..., help="job file (.yaml or .json), e.g. examples/train-tiny.yaml"),
         nproc: int | None = typer.Option(None, "--nproc", help="ranks (processes) to launch"),
         ckpt_interval_s: float | None = typer.Option(
-            None, "--ckpt-interval-s", help="checkpoint every S seconds (the planner's interval)"),
+            None, "--checkpoint-interval-s", "--ckpt-interval-s",
+            help="checkpoint every S seconds: checkpoint.interval_s, the planner's "
+                 "checkpoint_interval_s (--ckpt-interval-s: old spelling)"),
         ckpt_every_steps: int | None = typer.Option(
             None, "--ckpt-every-steps", help="checkpoint every N steps (0 disables)"),
         steps: int | None = typer.Option(None, "--steps"),
@@ -275,7 +277,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     def bench_ettr(
         minutes: float = typer.Option(5.0, "--minutes"),
         fail_every_s: float = typer.Option(60.0, "--fail-every-s"),
-        ckpt_interval_s: float = typer.Option(5.0, "--ckpt-interval-s"),
+        ckpt_interval_s: float = typer.Option(
+            5.0, "--checkpoint-interval-s", "--ckpt-interval-s"),
         as_json: bool = typer.Option(False, "--json"),
         work_dir: Path | None = typer.Option(None, "--work-dir"),
         nproc: int = typer.Option(2, "--nproc"),
@@ -291,7 +294,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     def bench_preempt(
         minutes: float = typer.Option(5.0, "--minutes", help="total wall time, minutes"),
         every_s: float = typer.Option(60.0, "--every-s", help="seconds between SIGTERMs"),
-        ckpt_interval_s: float = typer.Option(5.0, "--ckpt-interval-s"),
+        ckpt_interval_s: float = typer.Option(
+            5.0, "--checkpoint-interval-s", "--ckpt-interval-s"),
         as_json: bool = typer.Option(False, "--json"),
         work_dir: Path | None = typer.Option(None, "--work-dir"),
         nproc: int = typer.Option(2, "--nproc"),
@@ -306,7 +310,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("overhead")
     def bench_overhead(
         steps: int = typer.Option(60, "--steps"),
-        ckpt_interval_s: float = typer.Option(5.0, "--ckpt-interval-s"),
+        ckpt_interval_s: float = typer.Option(
+            5.0, "--checkpoint-interval-s", "--ckpt-interval-s"),
         rounds: int = typer.Option(2, "--rounds"),
         as_json: bool = typer.Option(False, "--json"),
         work_dir: Path | None = typer.Option(None, "--work-dir"),

@@ -3,7 +3,7 @@
 A plan (stored as JSON in ``jobs.plan`` at admission, so a restarted controller never re-plans)
 says, for the gang size the job will run at, which pools may host it and how:
 
-``{"devices": N, "estimate_s": E, "pools": {POOL_KEY: {"checkpoint_every_s": C,
+``{"devices": N, "estimate_s": E, "pools": {POOL_KEY: {"checkpoint_interval_s": C,
 "time_s": T, "cost": K, "nodes": n, "step_time_s": S}}, "source": "planner" | "batch"}``
 (``S``, training only: the planner's step time there, which ``control/calibrate.py`` compares
 with the measured one when the job succeeds)
@@ -13,7 +13,7 @@ with the measured one when the job succeeds)
   gang size N is the fastest option's; the pools are those with a feasible option at N. ``T`` is
   the planner's failure-aware time to train there, ``C`` its failure-aware checkpoint interval
   for that center (Young/Daly on the center's storage and failure rates, :mod:`reliability`) —
-  this is what reaches the runtime as ``checkpoint.every_s``. ``E`` is the time in speed-1.0
+  this is what reaches the runtime as ``checkpoint.interval_s``. ``E`` is the time in speed-1.0
   seconds (``T x pool speed`` of the fastest option), the unit ``sched.JobView.estimate_s`` uses.
 * Batch: N = ``devices``, or ``nodes`` x the pool's devices per node; the pools are those whose
   accelerator matches ``accelerator``/``node_type`` (any when neither is given) and whose
@@ -38,6 +38,13 @@ DOMESTIC = ("Ascend", "Kunlun", "Hygon", "MLU", "CPU")
 
 def pool_key(center: str, accelerator: str) -> str:
     return f"{center}/{accelerator}"
+
+
+def checkpoint_interval_s(pool: dict[str, Any]) -> float:
+    """A plan pool's (or attempt detail's) checkpoint interval, s (0 = none). Plans and attempts
+    stored before the rename carry it as ``checkpoint_every_s``; both spellings are read."""
+    value = pool.get("checkpoint_interval_s", pool.get("checkpoint_every_s"))
+    return float(value or 0.0)
 
 
 def _allowed_centers(fed: Federation, c: Any) -> list[str]:
@@ -92,7 +99,7 @@ def plan_training(fed: Federation, spec: TrainingSpec) -> dict[str, Any]:
         key = pool_key(o.center, o.accelerator)
         if o.devices == best.devices and key not in pools:
             dpn = fed.center(o.center).pool(o.accelerator).devices_per_node
-            pools[key] = {"checkpoint_every_s": o.goodput.checkpoint_interval_s,
+            pools[key] = {"checkpoint_interval_s": o.goodput.checkpoint_interval_s,
                           "time_s": o.time_to_train_s, "cost": o.cost,
                           "nodes": -(-o.devices // dpn),
                           "step_time_s": o.plan.step_time_s}  # calibration: control/calibrate
@@ -115,7 +122,8 @@ def plan_batch(fed: Federation, spec: BatchSpec) -> dict[str, Any]:
             if n > p.devices or (size is not None and n != size):
                 continue
             size = n
-            pools[pool_key(name, acc)] = {"checkpoint_every_s": 0.0, "time_s": spec.walltime_s,
+            pools[pool_key(name, acc)] = {"checkpoint_interval_s": 0.0,
+                                          "time_s": spec.walltime_s,
                                           "cost": n * spec.walltime_s / 3600.0
                                           * p.price_per_device_hour,
                                           "nodes": -(-n // p.devices_per_node)}

@@ -41,6 +41,7 @@ from suanwang.control.calibrate import calibration_file, record_attempt
 from suanwang.control.centers import Centers
 from suanwang.control.finish import LIVE, AttemptInfo, finish, ingest_events, lost_status, meter
 from suanwang.control.leasing import decide as lease_decide
+from suanwang.control.planning import checkpoint_interval_s
 from suanwang.control.recovery import RetryPolicy
 from suanwang.control.submitting import attempt_spec
 from suanwang.control.views import ViewCache, build_pools
@@ -312,7 +313,7 @@ class Controller:
         plan_pool = info.plan["pools"].get(pool.name, {})
         detail = {"key": attempt_key(d.job_id, info.next_n, info.plan.get("run_id", "")),
                   "pool": pool.name, "predicted_run_s": state.run_s(view, d.pool),
-                  "checkpoint_every_s": plan_pool.get("checkpoint_every_s", 0.0),
+                  "checkpoint_interval_s": checkpoint_interval_s(plan_pool),
                   "progress": info.progress, "progress_at_start": info.progress,
                   "failures": info.failures,
                   "dispatched_at": now}

@@ -4,7 +4,7 @@ Only inline models run for real (the runtime trains byte-level GPTs of the given
 catalog preset such as ``llama3-70b`` can be scheduled on simulated centers but not on ``local``.
 Steps = ``runtime.steps``, else tokens / (global_batch x seq_len). The global batch of
 ``global_batch`` sequences is ``global_micro_batches`` x ``micro_batch_seqs`` (defaults: 4
-sequences per micro-batch). ``checkpoint.every_s`` is the plan's failure-aware interval for the
+sequences per micro-batch). ``checkpoint.interval_s`` is the plan's failure-aware interval for the
 chosen center unless the spec fixes it; the runtime keeps checkpointing every ``every_steps`` too.
 """
 
@@ -25,7 +25,7 @@ def total_steps(spec: TrainingSpec) -> int:
     return max(1, int(spec.tokens // (spec.global_batch * seq)))
 
 
-def runtime_config(spec: TrainingSpec, *, devices: int, checkpoint_every_s: float
+def runtime_config(spec: TrainingSpec, *, devices: int, checkpoint_interval_s: float
                    ) -> dict[str, Any]:
     """The runtime's job dict (sections model/data/train/checkpoint/run/faults; run_dir is set
     by the backend). Raises ConfigError when the model is not inline."""
@@ -43,8 +43,8 @@ def runtime_config(spec: TrainingSpec, *, devices: int, checkpoint_every_s: floa
                   "seq_len": spec.seq_len or m.seq_len},
         "data": {"micro_batch_seqs": micro, "global_micro_batches": gmb},
         "train": {"steps": total_steps(spec)},
-        "checkpoint": {"every_s": round(float(ck.every_s if ck and ck.every_s
-                                              else checkpoint_every_s), 3)},
+        "checkpoint": {"interval_s": round(float(ck.every_s if ck and ck.every_s
+                                                 else checkpoint_interval_s), 3)},
         "run": {"nproc": devices},
         "faults": {},
     }

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from suanwang.control.planning import checkpoint_interval_s
 from suanwang.core.federation import Federation
 from suanwang.core.jobspec import TrainingSpec, load_job_spec
 from suanwang.sched.state import JobView, PoolView
@@ -88,8 +89,7 @@ class ViewCache:
             allowed = frozenset(pools or plan["pools"])
             est = float(plan["estimate_s"])
             c = j.spec.get("constraints", {})
-            ckpt = min((p.get("checkpoint_every_s") or 0.0 for p in plan["pools"].values()),
-                       default=0.0)
+            ckpt = min((checkpoint_interval_s(p) for p in plan["pools"].values()), default=0.0)
             view = JobView(job_id=j.id, user=tenant, tenant=tenant,
                            num_devices=int(plan["devices"]), submit_s=j.created_at.timestamp(),
                            priority=j.priority, estimate_s=est,

@@ -97,7 +97,7 @@ class AttemptSpec:
     count. Training: ``runtime_config`` is the runtime's job document (the dict
     ``python -m suanwang.runtime run`` reads; run_dir is set by the backend) and
     ``checkpoint_every_s`` the planner's failure-aware interval passed as
-    ``--ckpt-interval-s``. Batch: ``command`` is a shell command line (a str, run with
+    ``--checkpoint-interval-s``. Batch: ``command`` is a shell command line (a str, run with
     ``bash -c``) or an argv (a tuple of str, run as is).
     ``run_dir`` is the job-level directory shared by all attempts of the job on a shared file
     system (checkpoints live there, so a retry resumes from the latest one). ``walltime_s``

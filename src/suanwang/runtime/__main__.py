@@ -1,6 +1,6 @@
 """``python -m suanwang.runtime``: the entry point that ships to compute nodes.
 
-    python -m suanwang.runtime run JOB.yaml [--nproc N] [--ckpt-interval-s S] [--steps N] ...
+    python -m suanwang.runtime run JOB.yaml [--nproc N] [--checkpoint-interval-s S] [--steps N] ...
     python -m suanwang.runtime worker          (started by the supervisor; reads a go line)
     python -m suanwang.runtime elastic JOB     (one rank under torchrun: multi-node jobs)
     python -m suanwang.runtime torture --dir D --kills 100   (checkpoint crash-consistency)
@@ -39,7 +39,9 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="supervise a training job")
     run.add_argument("job", help="job file (.yaml or .json)")
     run.add_argument("--nproc", type=int)
-    run.add_argument("--ckpt-interval-s", type=float, help="checkpoint every S seconds (planner)")
+    run.add_argument("--checkpoint-interval-s", "--ckpt-interval-s", dest="ckpt_interval_s",
+                     type=float, help="checkpoint every S seconds (the planner's "
+                     "checkpoint_interval_s; --ckpt-interval-s is the old spelling)")
     run.add_argument("--ckpt-every-steps", type=int)
     run.add_argument("--steps", type=int)
     run.add_argument("--run-dir")

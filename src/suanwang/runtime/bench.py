@@ -153,7 +153,7 @@ def checkpoint_costs(ev: list[dict[str, Any]], sync_s: float, warmup_steps: int 
 def bench_recovery(work: Path, *, nproc: int = 2, kill_after_s: float = 15.0,
                    ckpt_every_s: float = 2.0) -> dict[str, Any]:
     cfg = bench_job(work / "recovery", nproc, train={"steps": HUGE_STEPS},
-                    checkpoint={"every_steps": 0, "every_s": ckpt_every_s},
+                    checkpoint={"every_steps": 0, "interval_s": ckpt_every_s},
                     run={"max_seconds": kill_after_s + 15.0},
                     faults={"kill_every_s": kill_after_s, "kill_max": 1, "kill_seed": 1})
     summary, ev = _run(cfg)
@@ -169,7 +169,7 @@ def bench_recovery(work: Path, *, nproc: int = 2, kill_after_s: float = 15.0,
 def bench_ettr(work: Path, *, minutes: float = 5.0, fail_every_s: float = 60.0,
                ckpt_every_s: float = 5.0, nproc: int = 2) -> dict[str, Any]:
     cfg = bench_job(work / "ettr", nproc, train={"steps": HUGE_STEPS},
-                    checkpoint={"every_steps": 0, "every_s": ckpt_every_s},
+                    checkpoint={"every_steps": 0, "interval_s": ckpt_every_s},
                     run={"max_seconds": minutes * 60, "max_restarts": 10_000},
                     faults={"kill_every_s": fail_every_s, "kill_seed": 2})
     s, _ = _run(cfg)
@@ -186,7 +186,7 @@ def bench_preempt(work: Path, *, minutes: float = 5.0, every_s: float = 60.0, np
                   ckpt_every_s: float = 5.0) -> dict[str, Any]:
     """SIGTERM a process of the job every ``every_s``; relaunch; count lost steps."""
     cfg = bench_job(work / "preempt", nproc, train={"steps": HUGE_STEPS},
-                    checkpoint={"every_steps": 0, "every_s": ckpt_every_s},
+                    checkpoint={"every_steps": 0, "interval_s": ckpt_every_s},
                     run={"preempt_grace_s": 30})
     run_dir = Path(cfg.run.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -229,7 +229,7 @@ def bench_overhead(work: Path, *, steps: int = 60, rounds: int = 2, nproc: int =
     plain, ours = [], []
     for i in range(rounds):
         cfg = bench_job(work / f"overhead{i}", nproc, train={"steps": steps},
-                        checkpoint={"every_steps": 0, "every_s": ckpt_every_s})
+                        checkpoint={"every_steps": 0, "interval_s": ckpt_every_s})
         plain.append(run_plain(cfg)["tokens_per_s"])
         _, ev = _run(cfg)
         times = [e["step_time_s"] for e in ev if e["event"] == "step"][WARMUP_STEPS:]

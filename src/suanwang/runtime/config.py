@@ -6,7 +6,7 @@ A job file (YAML or JSON) has one section per concern::
     model:      {layers: 4, hidden: 128, heads: 4, ffn_hidden: 512, seq_len: 128}
     data:       {paths: [], micro_batch_seqs: 4, global_micro_batches: 4, split: even}
     train:      {steps: 50, lr: 0.001, warmup_steps: 10, parallel: ddp}
-    checkpoint: {every_steps: 10, every_s: 0, keep: 3}
+    checkpoint: {every_steps: 10, interval_s: 0, keep: 3}
     run:        {nproc: 2, max_restarts: 3, heartbeat_timeout_s: 30}
     faults:     {kill_every_s: 0}
 
@@ -133,7 +133,10 @@ class OptimConfig:
 class CheckpointConfig:
     """When to checkpoint (every N steps and/or every S seconds; 0 = off) and how many to keep.
 
-    ``every_s`` is what the planner sets (``--ckpt-interval-s``) from the failure model.
+    ``interval_s`` (seconds between checkpoints) is what the planner sets
+    (``--checkpoint-interval-s``) from the failure model: the plan's ``checkpoint_interval_s``
+    (reliability/interval.py). ``every_s`` is its deprecated alias, accepted in job files and
+    ``with_overrides``; giving both is a ConfigError naming ``checkpoint.interval_s``.
     ``persist_timeout_s`` bounds how long a failed attempt's persist processes may take to
     finish the save they hold before the next attempt starts. ``sync_baseline`` is accepted
     for old job files and ignored (``suanwang bench checkpoint`` measures the blocking
@@ -142,7 +145,7 @@ class CheckpointConfig:
 
     dir: str = ""
     every_steps: int = 10
-    every_s: float = 0.0
+    interval_s: float = 0.0
     keep: int = 3
     async_save: bool = True
     sync_baseline: bool = False
@@ -150,9 +153,9 @@ class CheckpointConfig:
 
     def check(self) -> None:
         _positive("checkpoint", "persist_timeout_s", self.persist_timeout_s)
-        if self.every_steps < 0 or self.every_s < 0:
+        if self.every_steps < 0 or self.interval_s < 0:
             raise ConfigError("intervals must be >= 0 (0 disables)", entry="checkpoint",
-                              field="every_steps" if self.every_steps < 0 else "every_s")
+                              field="every_steps" if self.every_steps < 0 else "interval_s")
         _positive("checkpoint", "keep", self.keep)
 
 
@@ -287,13 +290,14 @@ class TrainConfig:
         """A copy with fields replaced, e.g. ``with_overrides(run={"nproc": 1})``; re-checked."""
         data = self.to_dict()
         for section, values in sections.items():
+            values = _canonical(section, dict(values))
             data.setdefault(section, {}).update(values)
         return from_dict(data)
 
 
 # command-line flag -> (section, field); shared by ``python -m suanwang.runtime run`` and
 # ``suanwang train`` so the two front ends cannot drift apart
-FLAGS = {"nproc": ("run", "nproc"), "ckpt_interval_s": ("checkpoint", "every_s"),
+FLAGS = {"nproc": ("run", "nproc"), "ckpt_interval_s": ("checkpoint", "interval_s"),
          "ckpt_every_steps": ("checkpoint", "every_steps"), "steps": ("train", "steps"),
          "run_dir": ("run", "run_dir"), "max_seconds": ("run", "max_seconds"),
          "fail_every_s": ("faults", "kill_every_s")}
@@ -366,9 +370,25 @@ def _did_you_mean(word: str, known: Any) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+# deprecated field name -> canonical name, per section (old job files keep working)
+ALIASES = {"checkpoint": {"every_s": "interval_s"}}
+
+
+def _canonical(section: str, raw: dict[str, Any], file: str | None = None) -> dict[str, Any]:
+    """``raw`` with deprecated field names (:data:`ALIASES`) renamed; both names -> ConfigError."""
+    for old, new in ALIASES.get(section, {}).items():
+        if old in raw:
+            if new in raw:
+                raise ConfigError(f"given twice: '{old}' is the deprecated name of '{new}'; "
+                                  f"keep only '{new}'", file=file, entry=section, field=new)
+            raw = {(new if k == old else k): v for k, v in raw.items()}
+    return raw
+
+
 def _build(cls: type, section: str, raw: Any, file: str | None) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"section must be a mapping (got {raw!r})", file=file, entry=section)
+    raw = _canonical(section, raw, file)
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     for key in raw:

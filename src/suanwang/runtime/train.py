@@ -312,7 +312,7 @@ def train(cfg: TrainConfig, *, rank: int, world: int, attempt: int, deadline_s: 
                                      and math.isfinite(float(norm))))
         now = time.perf_counter()
         if rank == 0:
-            every_s = cfg.checkpoint.every_s
+            every_s = cfg.checkpoint.interval_s
             mine[DUE] = float(bool(every_s) and now - last_ckpt_s >= every_s)
             mine[DEADLINE] = float(bool(deadline_s) and time.time() >= deadline_s)
         mine[PREEMPT] = float(preempt.signum)  # the signal number, 0 if none

@@ -9,8 +9,8 @@ that exactly the cross-center traffic goes through the emulated link (``runtime/
 * ``diloco``: every step the vector is summed inside the center only; every
   ``outer_every_steps`` steps (and at the last step) :func:`diloco.outer_step` averages the
   parameter deltas across centers (``runtime/diloco.py``, Douillard et al. 2023). Clock-based
-  decisions (checkpoint every ``every_s``, the ``max_seconds`` deadline) reach other centers only
-  with that outer message, so they take effect at the next outer step.
+  decisions (checkpoint every ``checkpoint.interval_s``, the ``max_seconds`` deadline) reach
+  other centers only with that outer message, so they take effect at the next outer step.
 
 Checkpoints (``xc_checkpoint.py``) hold each center's weights and AdamW moments and the outer
 anchor and momentum, so a resumed run continues bit-identically (the tests check the digest).
@@ -113,7 +113,7 @@ def train_xc(cfg: TrainConfig, *, rank: int, world: int, attempt: int, deadline_
         now = time.perf_counter()
         flags = [0.0, 0.0]
         if rank == 0:
-            every_s = cfg.checkpoint.every_s
+            every_s = cfg.checkpoint.interval_s
             flags = [float(bool(every_s) and now - last_ckpt_s >= every_s),
                      float(bool(deadline_s) and time.time() >= deadline_s)]
         ctrl = torch.tensor([loss_sum.item(), *flags])

@@ -104,6 +104,9 @@ def test_centers_plans_and_metrics(platform):
     plan = c.post("/api/v1/plans", json=BATCH, headers=h).json()
     assert plan["devices"] == 1 and plan["options"][0]["center"] == "local"
     assert plan["options"][0]["hold"] > 0
+    # canonical name plus the deprecated one, same value (a batch job has no checkpoint)
+    assert plan["options"][0]["checkpoint_interval_s"] == plan["options"][0][
+        "checkpoint_every_s"] == 0.0
     c.post("/api/v1/jobs", json=BATCH, headers=h)
     text = c.get("/metrics").text
     assert 'suanwang_jobs{state="PENDING"} 1.0' in text

@@ -88,5 +88,5 @@ def test_tiny_training_rank_kill_and_controller_restart(platform):
     assert max(steps) == 40 and "runtime_restart" in reasons
     state_dir = Path(atts[-1].handle["data"]["state_dir"])
     runtime_job = json.loads((state_dir / "job.json").read_text())
-    planned = job.plan["pools"]["local/CPU-local"]["checkpoint_every_s"]
-    assert runtime_job["checkpoint"]["every_s"] == round(planned, 3) > 0
+    planned = job.plan["pools"]["local/CPU-local"]["checkpoint_interval_s"]
+    assert runtime_job["checkpoint"]["interval_s"] == round(planned, 3) > 0

@@ -28,7 +28,9 @@ def test_example_job_parses():
     ({"model": {"hidden": 100, "heads": 3}}, "heads", "divisible"),
     ({"data": {"split": "explicit", "micro_batches": [3, 3]}}, "micro_batches", "sum to"),
     ({"data": {"global_micro_batches": 1}}, "global_micro_batches", "cannot feed"),
-    ({"checkpoint": {"every_s": -1}}, "every_s", ">= 0"),
+    ({"checkpoint": {"interval_s": -1}}, "interval_s", ">= 0"),
+    ({"checkpoint": {"every_s": -1}}, "interval_s", ">= 0"),  # deprecated alias, same field
+    ({"checkpoint": {"every_s": 5, "interval_s": 5}}, "interval_s", "given twice"),
     ({"data": {"split": "explicit", "micro_batches": [4, 0]}}, "micro_batches", ">= 1"),
     ({"data": {"split": "proportional", "rank_speeds": [1.0, 2.0, 3.0]}}, "rank_speeds",
      "one speed per rank"),
@@ -59,8 +61,10 @@ def test_unknown_section_and_bad_yaml(tmp_path):
 
 
 def test_overrides_are_rechecked():
-    cfg = TrainConfig().with_overrides(run={"nproc": 1}, checkpoint={"every_s": 5})
-    assert cfg.run.nproc == 1 and cfg.checkpoint.every_s == 5.0
+    cfg = TrainConfig().with_overrides(run={"nproc": 1}, checkpoint={"interval_s": 5})
+    assert cfg.run.nproc == 1 and cfg.checkpoint.interval_s == 5.0
+    # the deprecated ``every_s`` overrides the canonical field (no "given twice" clash)
+    assert cfg.with_overrides(checkpoint={"every_s": 7}).checkpoint.interval_s == 7.0
     with pytest.raises(ConfigError):
         TrainConfig().with_overrides(run={"nproc": 0})
 
@@ -83,6 +87,16 @@ def test_cli_flags_share_one_mapping():
 
     assert flag_overrides(nproc=1, ckpt_every_steps=5, steps=None) == {
         "run": {"nproc": 1}, "checkpoint": {"every_steps": 5}}
+    assert flag_overrides(ckpt_interval_s=30.0) == {"checkpoint": {"interval_s": 30.0}}
+
+
+def test_old_every_s_job_files_still_load(tmp_path):
+    old = tmp_path / "old.json"
+    old.write_text('{"checkpoint": {"every_steps": 0, "every_s": 12.5}}')
+    cfg = load_job(old)
+    assert cfg.checkpoint.interval_s == 12.5 and cfg.checkpoint.every_steps == 0
+    assert cfg.to_dict()["checkpoint"]["interval_s"] == 12.5
+    assert "every_s" not in cfg.to_dict()["checkpoint"]
 
 
 def test_more_ranks_than_gpus_is_a_config_error(monkeypatch):

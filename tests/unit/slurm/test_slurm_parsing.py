@@ -103,7 +103,7 @@ def test_training_script_multi_node_uses_torchrun_and_job_document():
     assert "--nnodes=2 --nproc-per-node=8 --rdzv-backend=c10d" in text
     assert "-m suanwang.runtime elastic /r/a/job.json" in text
     doc = runtime_document(a, "/r")
-    assert doc["run"] == {"nproc": 16, "run_dir": "/r"} and doc["checkpoint"]["every_s"] == 12.5
+    assert doc["run"] == {"nproc": 16, "run_dir": "/r"} and doc["checkpoint"]["interval_s"] == 12.5
     one = render(_attempt(kind="training", runtime_config=cfg, nodes=1, devices=8), SlurmSite(),
                  attempt_dir="/r/a", run_dir="/r", python="/opt/py")
     assert "/opt/py -m suanwang.runtime run /r/a/job.json" in one and "torch" not in one

@@ -22,6 +22,7 @@ def preview(spec: Annotated[JobSpec, Body()], request: Request, tenant: Scope,
     """The planner's options for ``spec`` at the gang size the controller would use, each with
     the hold admission would place (store.billing.quote)."""
     from suanwang.control.market import plan_with_products
+    from suanwang.control.planning import checkpoint_interval_s
     from suanwang.store.billing import quote
 
     doc = spec_to_dict(spec)
@@ -34,7 +35,8 @@ def preview(spec: Annotated[JobSpec, Body()], request: Request, tenant: Scope,
                      "nodes": p["nodes"], "duration_s": p["time_s"]}
         options.append(PlanOption(center=center, accelerator=accelerator,
                                   devices=plan["devices"], nodes=p["nodes"], time_s=p["time_s"],
-                                  checkpoint_every_s=p["checkpoint_every_s"],
+                                  checkpoint_interval_s=checkpoint_interval_s(p),
+                                  checkpoint_every_s=checkpoint_interval_s(p),
                                   planner_cost=p["cost"],
                                   hold=quote(session, doc, placement) + transfer,
                                   transfer_s=p.get("transfer_s", 0.0), transfer_cost=transfer))

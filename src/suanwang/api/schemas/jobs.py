@@ -81,7 +81,8 @@ class PlanOption(Out):
     devices: int
     nodes: int
     time_s: float
-    checkpoint_every_s: float
+    checkpoint_interval_s: float  # the plan's failure-aware interval, s (reliability/interval.py)
+    checkpoint_every_s: float  # deprecated: the same value under its old name
     planner_cost: float
     hold: MoneyOut
     transfer_s: float = 0.0  # WAN copy of attached models/datasets (plan.market)

@@ -59,14 +59,15 @@ function planFacts(job) {
   const plan = job.plan || {};
   const pool = chosenPool(job);
   const pools = Object.keys(plan.pools || {});
+  // checkpoint_every_s: plans stored before the rename to checkpoint_interval_s
+  const ckpt = pool && (pool.checkpoint_interval_s || pool.checkpoint_every_s);
   return facts([
     ["Placement", placementText(job.placement)],
     ["Backend", (job.placement || {}).backend || "–"],
     ["Planned size", plan.devices ? `${num(plan.devices, 0)} devices (${plan.source})` : "–"],
     ["Pools that fit", pools.length ? pools.join(", ") : "–"],
     pool ? ["Predicted time", duration(pool.time_s)] : null,
-    pool && pool.checkpoint_every_s ? ["Checkpoint interval", duration(pool.checkpoint_every_s)]
-      : null,
+    ckpt ? ["Checkpoint interval", duration(ckpt)] : null,
     ["Predicted cost (hold)", money(job.quote, currency)],
     ["Submitted", when(job.created_at)],
     ["Started", when(job.started_at)],
