@@ -17,6 +17,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from suanwang.core.errors import ConfigError, SuanwangError
 
@@ -25,7 +26,9 @@ EXIT_BUG = 1
 
 
 def _say(kind: str, message: str) -> None:
-    Console(stderr=True, soft_wrap=True).print(f"[bold red]{kind}:[/] {message}", highlight=False)
+    """One line on stderr; ``message`` is user text and is printed verbatim (never as markup)."""
+    Console(stderr=True, soft_wrap=True).print(f"[bold red]{kind}:[/] {escape(message)}",
+                                               highlight=False)
 
 
 def input_fault(exc: BaseException) -> str | None:
