@@ -210,17 +210,17 @@ def tenants_list(db: DbOpt = None,
 
 
 def _money(text: str):
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal, DecimalException
 
     from suanwang.core.errors import ConfigError
+    from suanwang.store.tenants import MAX_AMOUNT, check_amount
 
     try:
         value = Decimal(text)
-    except InvalidOperation:
-        raise ConfigError(f"not a number: {text!r}", field="--balance") from None
-    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.0001")):
-        raise ConfigError(f"must be >= 0 with at most 4 decimals (got {text})", field="--balance")
-    return value
+        return check_amount(value)
+    except DecimalException:  # 1e400: quantize overflows the context
+        raise ConfigError(f"not a number between 0 and {MAX_AMOUNT} with at most 4 decimals: "
+                          f"{text!r}", field="--balance") from None
 
 
 def _check_name(name: str) -> None:

@@ -20,6 +20,21 @@ from suanwang.store.models import ApiToken, Balance, Quota, Tenant
 
 TOKEN_PREFIX = "sw_"
 
+MAX_AMOUNT = Decimal("1E+12")
+"""Largest money amount (CNY) a balance, top-up or initial balance may be: the API's ``MoneyIn``
+bound (api/schemas/common.py) and the CLI's ``--balance`` check share this value. Amounts are
+stored as NUMERIC with 4 decimals; 1E+12 keeps them inside SQLite's 64-bit integer storage."""
+
+
+def check_amount(value: Decimal, field: str = "--balance") -> Decimal:
+    """``value`` unchanged if it is a finite amount in [0, MAX_AMOUNT] with at most 4 decimals;
+    else ConfigError naming ``field`` and the limit."""
+    if (not value.is_finite() or value < 0 or value > MAX_AMOUNT
+            or value != value.quantize(Decimal("0.0001"))):
+        raise ConfigError(f"must be between 0 and {MAX_AMOUNT} with at most 4 decimals "
+                          f"(got {value})", field=field)
+    return value
+
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -34,14 +49,13 @@ def create_tenant(session: Session, name: str, *, balance: Decimal = Decimal(0),
     """Insert a tenant with a quota, a balance (as a ledger top-up) and one token.
 
     Returns (tenant, token); the clear token exists only in the return value. Raises
-    ConfigError if the name is taken or the balance is negative.
+    ConfigError if the name is taken or the balance is not in [0, MAX_AMOUNT] (4 decimals).
     """
     from suanwang.store.billing.ledger import top_up
 
     if session.execute(select(Tenant.id).where(Tenant.name == name)).first():
         raise ConfigError(f"tenant {name!r} already exists", field="name")
-    if balance < 0:
-        raise ConfigError(f"must be >= 0 (got {balance})", field="--balance")
+    check_amount(balance)
     tenant = Tenant(name=name, is_admin=is_admin)
     session.add(tenant)
     session.flush()
