@@ -148,19 +148,38 @@ def _when(text: str | None, field: str) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
+MAX_LEASE_HOURS = 87_600.0
+"""Longest lease ``lease create --hours`` accepts: 10 years (87,600 h)."""
+
+
+def _window(start: str | None, hours: float) -> tuple[datetime, datetime]:
+    """(start, end) of a lease; ConfigError naming --hours or --start if either is out of
+    range (more than MAX_LEASE_HOURS, or an end past datetime's year 9999)."""
+    if not hours <= MAX_LEASE_HOURS:  # also NaN
+        raise ConfigError(f"must be at most {MAX_LEASE_HOURS:,.0f} (10 years; got {hours:g})",
+                          field="--hours")
+    t0 = _when(start, "--start")
+    try:
+        return t0, t0 + timedelta(hours=hours)
+    except OverflowError:
+        raise ConfigError(f"start + {hours:g} h is past the year 9999 (got {t0.isoformat()})",
+                          field="--start") from None
+
+
 @lease.command("create")
 def lease_create_cmd(center: Annotated[str, typer.Option()],
                      accelerator: Annotated[str, typer.Option()],
                      devices: Annotated[int, typer.Option(min=1)],
-                     hours: Annotated[float, typer.Option(min=0.01, help="Length.")] = 24.0,
+                     hours: Annotated[float, typer.Option(
+                         min=0.01, help=f"Length (at most {MAX_LEASE_HOURS:,.0f}).")] = 24.0,
                      start: Annotated[str | None, typer.Option(
                          help="ISO 8601 (UTC if no zone); default: in a minute")] = None,
                      json_: JsonOpt = False) -> None:
     """Lease DEVICES of ACCELERATOR at CENTER for HOURS from START (billed whole)."""
-    t0 = _when(start, "start")
+    t0, t1 = _window(start, hours)
     doc = Client().call("POST", "/leases", json={
         "center": center, "accelerator": accelerator, "devices": devices,
-        "start": t0.isoformat(), "end": (t0 + timedelta(hours=hours)).isoformat()})
+        "start": t0.isoformat(), "end": t1.isoformat()})
     if json_:
         print_json(doc)
     else:
