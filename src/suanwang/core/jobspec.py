@@ -34,7 +34,7 @@ from pydantic import (
 from suanwang.core.errors import ConfigError
 from suanwang.core.model import FFN_KINDS, ModelSpec
 from suanwang.core.quantity import parse_count, parse_duration_s
-from suanwang.core.textfile import read_text
+from suanwang.core.textfile import read_text, yaml_error
 
 PRECISIONS = ("bf16", "fp16", "fp8", "fp32", "tf32")
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
@@ -276,7 +276,7 @@ def load_job_spec(source: str | Path | dict) -> TrainingSpec | BatchSpec:
         try:
             doc = yaml.safe_load(read_text(path, what="job spec", kind="a YAML or JSON job spec"))
         except yaml.YAMLError as exc:
-            raise ConfigError(f"not valid YAML: {exc}", file=file) from None
+            raise yaml_error(exc, file) from None
     if not isinstance(doc, dict):
         raise ConfigError("a job spec is a mapping with at least 'kind' and 'name'", file=file)
     try:

@@ -31,6 +31,16 @@ def unreadable(exc: OSError, file: str, *, what: str = "file") -> ConfigError:
     return ConfigError(f"cannot read {what}: {exc.strerror or exc}", file=file)
 
 
+def yaml_error(exc: Exception, file: str | None) -> ConfigError:
+    """The ConfigError for a ``yaml.YAMLError``: one line with the parser's problem and the line
+    of its mark (1-based), naming ``file`` -- the same form ``catalog.fields.read_yaml`` gives,
+    not PyYAML's multi-line report with ``<unicode string>`` in place of the file name."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return ConfigError(f"not valid YAML: {problem}", file=file, line=line)
+
+
 def read_text(path: str | Path, *, what: str = "file", kind: str = "a text file") -> str:
     """The whole of ``path`` as UTF-8 text.
 

@@ -36,3 +36,15 @@ def test_lease_window_out_of_range(capfd, monkeypatch, extra, option, limit):
                    "--devices", "8", *extra], capfd, monkeypatch)
     assert_one_line_error(out)
     assert option in out.stderr and limit in out.stderr, out.stderr
+
+
+@pytest.mark.parametrize("command", [["submit"], ["where"], ["predict"]])
+def test_malformed_yaml_job_spec_is_one_line_with_file_and_line(tmp_path, capfd, monkeypatch,
+                                                               command):
+    monkeypatch.setenv("SUANWANG_URL", "http://127.0.0.1:9")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.yaml").write_text("kind: [oops\n")
+    out = run_cli([*command, "bad.yaml"], capfd, monkeypatch)
+    assert_one_line_error(out)
+    assert "bad.yaml:2: not valid YAML: expected ',' or ']'" in out.stderr, out.stderr
+    assert "<unicode string>" not in out.stderr
