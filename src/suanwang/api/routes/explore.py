@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 
 from suanwang.api.deps import Scope, context
+from suanwang.api.spec_names import check_names
 from suanwang.core.errors import ConfigError, InfeasibleError
 from suanwang.core.federation import Federation
 from suanwang.core.jobspec import InlineModel, JobSpec, TrainingSpec
@@ -81,4 +82,5 @@ def explore_spec(spec: Annotated[JobSpec, Body()], request: Request, _tenant: Sc
     if not isinstance(spec, TrainingSpec):
         raise ConfigError("the plan explorer takes training specs; for a batch spec use "
                           "POST /plans", field="kind")
+    check_names(context(request).federation, spec)
     return explore(context(request).federation, spec)

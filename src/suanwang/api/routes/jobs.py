@@ -17,9 +17,11 @@ from suanwang.api.schemas.jobs import (
     LogsPublic,
     MetricsPublic,
 )
+from suanwang.api.spec_names import check_names, check_products
 from suanwang.core.errors import NotFoundError
 from suanwang.core.jobspec import JobSpec, spec_to_dict
 from suanwang.store import jobs as repo
+from suanwang.store.market import attached_names
 
 router = APIRouter(prefix="/jobs", tags=["jobs"],
                    responses={401: {"description": "missing or invalid token"},
@@ -49,10 +51,15 @@ async def submit(spec: Annotated[JobSpec, Body()], tenant: Scope, request: Reque
                  idempotency_key: IdempotencyKey = None) -> Response:
     """Record a job as PENDING; the controller admits, places and runs it. A retried request
     with the same ``Idempotency-Key`` header returns the first job (200) instead of a copy.
-    Concurrent submissions are committed together (``api.batcher``)."""
+    Concurrent submissions are committed together (``api.batcher``). Unknown centers,
+    accelerators or marketplace products: 422 naming the field (``api.spec_names``)."""
     import asyncio
 
-    fut = context(request).submits.submit(tenant, spec_to_dict(spec), idempotency_key)
+    check_names(context(request).federation, spec)
+    doc = spec_to_dict(spec)
+    if attached_names(doc):
+        await run_read(request, lambda session: check_products(session, doc))
+    fut = context(request).submits.submit(tenant, doc, idempotency_key)
     body, created = await asyncio.wrap_future(fut)
     return Response(body, status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
                     media_type="application/json")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Request
 
 from suanwang.api.deps import ReadSession, Scope, context
 from suanwang.api.schemas.jobs import PlanOption, PlanPublic
+from suanwang.api.spec_names import check_names
 from suanwang.core.jobspec import JobSpec, spec_to_dict
 
 router = APIRouter(prefix="/plans", tags=["plans"],
@@ -20,11 +21,13 @@ router = APIRouter(prefix="/plans", tags=["plans"],
 def preview(spec: Annotated[JobSpec, Body()], request: Request, tenant: Scope,
             session: ReadSession) -> PlanPublic:
     """The planner's options for ``spec`` at the gang size the controller would use, each with
-    the hold admission would place (store.billing.quote)."""
+    the hold admission would place (store.billing.quote). Unknown centers, accelerators or
+    products: 422 naming the field (api.spec_names), before any planning."""
     from suanwang.control.market import plan_with_products
     from suanwang.control.planning import checkpoint_interval_s
     from suanwang.store.billing import quote
 
+    check_names(context(request).federation, spec)
     doc = spec_to_dict(spec)
     plan = plan_with_products(context(request).federation, doc, session)
     options = []
