@@ -91,6 +91,31 @@ def jobs_cmd(state: Annotated[str | None, typer.Option(help="Only jobs in this s
            for j in doc["data"]])
 
 
+def job_line(job: dict) -> str:
+    """One line for ``show``: state, reason with its detail (``job['message']``, e.g. "unknown
+    center(s) mars"), quote in CNY and placement center; absent values read ``n/a``, never
+    ``None``."""
+    reason = job.get("reason") or ""
+    if job.get("message"):
+        reason = f"{reason}: {job['message']}" if reason else job["message"]
+    quote = "n/a" if job.get("quote") is None else f"{money(job['quote'])} CNY"
+    placement = job.get("placement") or {}
+    where = placement.get("center") or "n/a"
+    if placement.get("accelerator"):
+        where += f" ({placement.get('devices', '?')} x {placement['accelerator']})"
+    return (f"job {job['id']} {job['name']} ({job['kind']}): {job['state']}"
+            f"{' ' + reason if reason else ''}  quote {quote}  placement {where}")
+
+
+def money(value: Any) -> str:
+    """A money amount from the API (a JSON number) as a plain decimal with up to 4 places
+    (``12403.2``, never ``1.24e+04``)."""
+    from decimal import Decimal
+
+    text = format(Decimal(str(value)).quantize(Decimal("0.0001")), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def show_cmd(job_id: Annotated[int, typer.Argument(min=1)], json_: JsonOpt = False) -> None:
     """One job with its events."""
     c = Client()
@@ -99,9 +124,7 @@ def show_cmd(job_id: Annotated[int, typer.Argument(min=1)], json_: JsonOpt = Fal
     if json_:
         print_json({**job, "events": events})
         return
-    console.print(f"job {job['id']} {job['name']} ({job['kind']}): [bold]{job['state']}[/] "
-                  f"{job['reason'] or ''}  quote {job['quote']}  placement "
-                  f"{job['placement'] or '-'}", highlight=False)
+    console.print(job_line(job), highlight=False, markup=False, soft_wrap=True)
     table("Events", ["at", "from", "to", "reason"],
           [[e["at"][:19], e["from_state"] or "", e["to_state"], e["reason"]] for e in events])
 
@@ -129,7 +152,13 @@ def logs_cmd(job_id: Annotated[int, typer.Argument(min=1)],
 def cancel_cmd(job_id: Annotated[int, typer.Argument(min=1)]) -> None:
     """Ask the controller to cancel a job."""
     job = Client().call("POST", f"/jobs/{job_id}/cancel")
-    console.print(f"job {job['id']}: cancel requested (state {job['state']})", highlight=False)
+    # The API answers 202 with the job either way (cancel is idempotent): exit 0 here too.
+    if job["state"] in TERMINAL:
+        console.print(f"job {job['id']} already finished ({job['state']}); nothing to cancel",
+                      highlight=False)
+    else:
+        console.print(f"job {job['id']}: cancel requested (state {job['state']})",
+                      highlight=False)
 
 
 Period = Annotated[str | None, typer.Option(help="Month YYYY-MM (default: this month).")]

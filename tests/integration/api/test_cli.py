@@ -72,6 +72,33 @@ def test_client_commands(server):
     assert json.loads(run(server, "usage", "--json").output)["count"] == 0
 
 
+def test_show_and_cancel_of_a_finished_job(server):
+    """``show`` gives the reason's detail and no Python None; ``cancel`` of a finished job says
+    so (exit 0, like the API's 202) instead of "cancel requested"."""
+    from suanwang.store import jobs as repo
+    from suanwang.store.db import make_engine, session_factory
+
+    r = run(server, "submit", str(REPO / "examples/jobs/batch-cpu.yaml"), "--json")
+    job_id = json.loads(r.output)["id"]
+    engine = make_engine(server["db"])
+    try:  # what the controller's admission does with an infeasible plan
+        with session_factory(engine, write=True)() as s:
+            repo.transition(s, job_id, "FAILED", allowed={"PENDING"}, reason="infeasible",
+                            detail={"error": "unknown center(s) mars"},
+                            message="unknown center(s) mars")
+            s.commit()
+    finally:
+        engine.dispose()
+    shown = run(server, "show", str(job_id))
+    assert shown.exit_code == 0, shown.output
+    head = shown.output.splitlines()[0]
+    assert "FAILED infeasible: unknown center(s) mars" in head, head
+    assert "None" not in shown.output and "quote n/a" in head and "placement n/a" in head
+    cancelled = run(server, "cancel", str(job_id))
+    assert cancelled.exit_code == 0, cancelled.output
+    assert f"job {job_id} already finished (FAILED); nothing to cancel" in cancelled.output
+
+
 def test_cli_errors_exit_2_naming_the_field(server, tmp_path):
     bad = tmp_path / "job.yaml"
     bad.write_text("kind: batch\nname: b\ncommand: x\nwalltime_s: 10\nnodez: 2\n")
