@@ -97,6 +97,7 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     t = fitted_table(title, columns, rows)
     cells = [[fmt(v) for v in r] for r in rows]
     if not console.is_terminal:  # a pipe or a file: natural width, nothing wrapped or cut
+        t.title_justify = "left"  # centred over a wide table, line 1 would start blank
         Console(width=100_000, no_color=True, soft_wrap=False).print(t)
     elif _fits(t, [columns, *cells], console.width):
         console.print(t)

@@ -89,7 +89,8 @@ def where_cmd(
                   "budget": budget, "centers": tuple(center or ())}
         accel_ok = None
     spec, tokens = kwargs["model"], kwargs["tokens"]
-    with Progress(transient=True, console=err_console, disable=json_) as progress:
+    with Progress(transient=True, console=err_console,  # no bar, no stray line, off a tty
+                  disable=json_ or not err_console.is_terminal) as progress:
         task = progress.add_task("searching centers", total=None)
         selection = select_compute(
             fed, **{k: v for k, v in kwargs.items() if k != "model"}, model=spec,

@@ -69,7 +69,8 @@ def _run_policies(policies, workload, cluster, opts_for) -> list:
     from suanwang.sim.engine import simulate
 
     results = []
-    with Progress(console=err_console, transient=True, disable=opts_for.quiet) as progress:
+    with Progress(console=err_console, transient=True,  # no stray line off a tty
+                  disable=opts_for.quiet or not err_console.is_terminal) as progress:
         for pol in policies:
             task = progress.add_task(f"{pol.name}", total=len(workload))
             opts = opts_for(lambda i, task=task: progress.update(task, completed=i))

@@ -48,3 +48,12 @@ def test_malformed_yaml_job_spec_is_one_line_with_file_and_line(tmp_path, capfd,
     assert_one_line_error(out)
     assert "bad.yaml:2: not valid YAML: expected ',' or ']'" in out.stderr, out.stderr
     assert "<unicode string>" not in out.stderr
+
+
+def test_where_off_a_terminal_writes_nothing_to_stderr_and_starts_with_its_title(
+        capfd, monkeypatch):
+    out = run_cli(["where", "--model", "llama3-8b", "--tokens", "1e9", "--top", "3"],
+                  capfd, monkeypatch)
+    assert out.code == 0, out.stderr
+    assert out.stderr == ""
+    assert out.stdout.startswith("llama3-8b, 1e+09 tokens"), out.stdout[:200]
