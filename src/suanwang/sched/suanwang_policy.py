@@ -10,7 +10,11 @@ the mean and no job waits without bound.
    that does not fit gets the EASY reservation and later ones backfill around it
    (:class:`~suanwang.sched.backfill.BackfillPass`). Response-ratio aging (Brinch Hansen 1971):
    the key is divided by ``1 + wait / (aging_factor x e)``, so it halves after a job waited
-   ``aging_factor`` times its own predicted length.
+   ``aging_factor`` times its own predicted length. Exponential age: the key is also
+   multiplied by ``2 ** (-wait / age_half_life_s)``; in log space that is an additive age term
+   (the linear age factor of Slurm's multifactor priority, here against log device-time), so a
+   job overtakes one with a key twice as small for every ``age_half_life_s`` it waited longer,
+   which lifts large jobs over short ones gradually instead of only at ``patience_s``.
 3. **The anchor (no starvation).** Aging alone never lifts a large job over a stream of small
    ones (its device-time key is hundreds of times larger). So once the longest-waiting job
    (highest class first) has waited ``patience_s``, it is considered before everyone else: it
@@ -65,7 +69,8 @@ def blended_estimate(state: ClusterState, job: JobView, skill: float,
 
 @dataclass(frozen=True, slots=True)
 class SuanwangPolicy:
-    """Shortest predicted device-time first (skill-gated predictions, response-ratio aging),
+    """Shortest predicted device-time first (skill-gated predictions, response-ratio aging
+    and exponential age with half-life ``age_half_life_s``; 0 = off),
     a protected EASY reservation for the longest-waiting job once it waited ``patience_s``,
     checkpoint-aware preemption of lower priority classes (rule and sources: module docstring).
 
@@ -78,6 +83,7 @@ class SuanwangPolicy:
     name: str = "suanwang"
     aging_factor: float = 10.0
     patience_s: float = 6 * DAY_S
+    age_half_life_s: float = 4 * DAY_S
     min_skill: float = 0.25
     cost_weight_s: float = 0.0
     preempts: bool = True
@@ -96,12 +102,14 @@ class SuanwangPolicy:
         period = self.reorder_period_s
         t = math.floor(now_s / period) * period if period > 0 else now_s
         k = self.aging_factor
+        half = self.age_half_life_s
 
         def item(job: JobView) -> tuple:
             if trusted or job.estimate_s is not None:
                 e = blended_estimate(state, job, skill, base_s)
                 wait = max(t - job.submit_s, 0.0)
-                return (-job.priority, 0, e * (job.num_devices or 1) * e / (e + wait / k),
+                age = 2.0 ** (-wait / half) if half > 0 else 1.0
+                return (-job.priority, 0, e * (job.num_devices or 1) * e / (e + wait / k) * age,
                         job.job_id, id(job), job)
             return (-job.priority, 1, job.submit_s, job.job_id, id(job), job)
 

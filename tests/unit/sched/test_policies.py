@@ -166,3 +166,15 @@ def test_suanwang_anchor_after_patience():
     q = [job(1, 4, est=10_000, submit=0), job(2, 4, est=100, submit=40_000)]
     assert starts(SuanwangPolicy().decide(st, q, 40_000.0)) == [2]
     assert starts(SuanwangPolicy(patience_s=30_000.0).decide(st, q, 40_000.0)) == [1]
+
+
+def test_suanwang_exponential_age_lifts_a_long_wait():
+    # The key is multiplied by 2 ** (-wait / age_half_life_s): after 20 half-lives (a factor
+    # ~1e-6) a 4-device 10,000 s job outranks a fresh 100 s one whose key is 10,000x smaller;
+    # with the age term off (0) response-ratio aging alone is far from it (and no anchor yet).
+    st = state([pool(4)])
+    q = [job(1, 4, est=10_000, submit=0), job(2, 4, est=100, submit=20_000)]
+    assert starts(SuanwangPolicy(age_half_life_s=1_000.0).decide(st, q, 20_000.0)) == [1]
+    assert starts(SuanwangPolicy(age_half_life_s=0.0).decide(st, q, 20_000.0)) == [2]
+    # One half-life is not enough: the fresh short job still goes first.
+    assert starts(SuanwangPolicy(age_half_life_s=20_000.0).decide(st, q, 20_000.0)) == [2]
