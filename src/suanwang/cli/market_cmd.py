@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from suanwang.cli.client_cmd import Client, JsonOpt
+from suanwang.cli.client_cmd import Client, JsonOpt, money
 from suanwang.cli.output import console, print_json, table
 from suanwang.core.errors import ConfigError
 
@@ -184,8 +184,8 @@ def lease_create_cmd(center: Annotated[str, typer.Option()],
         print_json(doc)
     else:
         console.print(f"lease {doc['id']}: {doc['devices']} x {doc['accelerator']} at "
-                      f"{doc['center']} {doc['start']} .. {doc['end']}, {doc['amount']}",
-                      highlight=False)
+                      f"{doc['center']} {doc['start']} .. {doc['end']}, "
+                      f"{money(doc['amount'])} CNY", highlight=False, soft_wrap=True)
 
 
 @lease.command("list")
@@ -196,9 +196,9 @@ def lease_list_cmd(json_: JsonOpt = False) -> None:
         print_json(doc)
         return
     table("Leases", ["id", "center", "accelerator", "devices", "start", "end", "state",
-                     "amount"],
+                     "amount CNY"],
           [[x["id"], x["center"], x["accelerator"], x["devices"], x["start"][:16],
-            x["end"][:16], x["state"], x["amount"]] for x in doc["data"]])
+            x["end"][:16], x["state"], money(x["amount"])] for x in doc["data"]])
 
 
 @lease.command("cancel")
