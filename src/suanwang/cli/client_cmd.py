@@ -42,7 +42,11 @@ class Client:
             raise SuanwangError(f"cannot reach {self.url} ({exc}); is `suanwang serve` running "
                                 "and SUANWANG_URL right?") from None
         if r.status_code == 404:
-            raise NotFoundError(_detail(r))
+            detail = _detail(r) if _is_json(r) else ""
+            if not detail or detail == "Not Found":  # no route: not a suanwang API at all
+                raise ConfigError(f"no suanwang API at {self.url} (HTTP 404 for /api/v1{path}); "
+                                  "check SUANWANG_URL")
+            raise NotFoundError(detail)
         if r.status_code == 422:
             body = r.json()
             raise ConfigError(body.get("message") or _detail(r))
@@ -51,6 +55,10 @@ class Client:
         if r.status_code >= 400:
             raise SuanwangError(f"server answered {r.status_code}: {_detail(r)}")
         return r.json()
+
+
+def _is_json(r) -> bool:
+    return r.headers.get("content-type", "").startswith("application/json")
 
 
 def _detail(r) -> str:
@@ -161,7 +169,18 @@ def cancel_cmd(job_id: Annotated[int, typer.Argument(min=1)]) -> None:
                       highlight=False)
 
 
-Period = Annotated[str | None, typer.Option(help="Month YYYY-MM (default: this month).")]
+def _period(value: str | None) -> str | None:
+    """``--period`` checked here, so a bad month is one plain sentence (exit 2), not the API
+    schema's regular expression."""
+    import re
+
+    if value is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise typer.BadParameter(f"must be YYYY-MM with month 01–12 (got {value!r})")
+    return value
+
+
+Period = Annotated[str | None, typer.Option(callback=_period,
+                                            help="Month YYYY-MM (default: this month).")]
 
 
 def usage_cmd(period: Period = None, json_: JsonOpt = False, csv_: CsvOpt = False) -> None:
