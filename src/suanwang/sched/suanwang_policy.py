@@ -15,8 +15,9 @@ the mean and no job waits without bound.
    (the linear age factor of Slurm's multifactor priority, here against log device-time), so a
    job overtakes one with a key twice as small for every ``age_half_life_s`` it waited longer,
    which lifts large jobs over short ones gradually instead of only at ``patience_s``.
-3. **The anchor (no starvation).** Aging alone never lifts a large job over a stream of small
-   ones (its device-time key is hundreds of times larger). So once the longest-waiting job
+3. **The anchor (no starvation).** Aging alone lifts a large job over a stream of small ones
+   only after ``age_half_life_s x log2(key ratio)`` (weeks: its device-time key is hundreds of
+   times larger), with no bound that holds under every load. So once the longest-waiting job
    (highest class first) has waited ``patience_s``, it is considered before everyone else: it
    starts if it fits, else it holds the one EASY reservation (shadow time on the pool where it
    can start soonest), and no other job may start if, by its prediction, it would delay that
