@@ -91,3 +91,14 @@ def test_period_message_is_readable(sqlite_platform, path, period):
     ok = sqlite_platform.client.get(path, params={"period": "2026-12"},
                                     headers=sqlite_platform.h("a"))
     assert ok.status_code == 200
+
+
+def test_admin_creates_a_tenant_without_a_balance(sqlite_platform):
+    """The schema's default balance reaches store.tenants.check_amount as a Decimal (an int
+    default was a 500: defaults are not validated)."""
+    p = sqlite_platform
+    r = p.client.post("/api/v1/admin/tenants", json={"name": "fresh"}, headers=p.h("root"))
+    assert r.status_code == 201, r.text
+    bal = p.client.get("/api/v1/balance",
+                       headers={"Authorization": f"Bearer {r.json()['token']}"}).json()
+    assert bal["amount"] == 0

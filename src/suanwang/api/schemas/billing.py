@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -82,7 +83,7 @@ class CentersPublic(Out):
 
 class TenantCreate(In):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
-    balance: MoneyIn = 0
+    balance: MoneyIn = Decimal(0)  # a Decimal: defaults are not validated
     is_admin: bool = False
     max_devices: Annotated[int, Field(ge=0, le=1_000_000)] = 0
 
