@@ -111,8 +111,8 @@ class LocalBackend:
         run_dir = a.run_dir or str(state / "run")
         argv = [self.python, "-m", "suanwang.runtime", "run", str(job), "--run-dir", run_dir,
                 "--nproc", str(a.devices), "--quiet"]
-        if a.checkpoint_every_s > 0:
-            argv += ["--checkpoint-interval-s", f"{a.checkpoint_every_s:.3f}"]
+        if a.checkpoint_interval_s > 0:
+            argv += ["--checkpoint-interval-s", f"{a.checkpoint_interval_s:.3f}"]
         return argv
 
     def run_dir(self, handle: Handle) -> Path:

@@ -97,10 +97,10 @@ def runtime_document(attempt: AttemptSpec, run_dir: str) -> dict[str, Any]:
     run = doc.setdefault("run", {})
     run["run_dir"] = run_dir
     run["nproc"] = attempt.devices
-    if attempt.checkpoint_every_s > 0:  # canonical key; drop the deprecated alias if present
+    if attempt.checkpoint_interval_s > 0:  # canonical key; drop the deprecated alias if present
         ck = doc.setdefault("checkpoint", {})
         ck.pop("every_s", None)
-        ck["interval_s"] = round(attempt.checkpoint_every_s, 3)
+        ck["interval_s"] = round(attempt.checkpoint_interval_s, 3)
     return doc
 
 

@@ -42,7 +42,7 @@ def attempt_spec(ctl: Controller, a: AttemptInfo, job: Job, row: Any) -> Attempt
         center=a.center,
         accelerator=row.accelerator, devices=row.devices, nodes=max(1, int(row.nodes or 1)),
         tenant=str(job.tenant_id),
-        name=job.name, runtime_config=cfg, checkpoint_every_s=interval_s, command=command,
+        name=job.name, runtime_config=cfg, command=command,
         run_dir=str(ctl.data_dir / "runs" / f"job-{job.id}-{run_id}"),
         walltime_s=float(job.spec.get("walltime_s", 0.0)),
         predicted_run_s=float(d.get("predicted_run_s", 0.0)), progress=float(d.get("progress",

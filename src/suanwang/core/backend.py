@@ -95,16 +95,17 @@ class AttemptSpec:
     restarts (``"sw-j{job_id}-a{n}-{run_id}"``, :func:`attempt_key`). ``kind`` is ``training`` or
     ``batch``. ``accelerator`` names the pool; ``devices`` the gang size; ``nodes`` the node
     count. Training: ``runtime_config`` is the runtime's job document (the dict
-    ``python -m suanwang.runtime run`` reads; run_dir is set by the backend) and
-    ``checkpoint_every_s`` the planner's failure-aware interval passed as
-    ``--checkpoint-interval-s``. Batch: ``command`` is a shell command line (a str, run with
-    ``bash -c``) or an argv (a tuple of str, run as is).
+    ``python -m suanwang.runtime run`` reads; run_dir is set by the backend). Batch:
+    ``command`` is a shell command line (a str, run with ``bash -c``) or an argv (a tuple of
+    str, run as is).
     ``run_dir`` is the job-level directory shared by all attempts of the job on a shared file
     system (checkpoints live there, so a retry resumes from the latest one). ``walltime_s``
     (0 = none) bounds the attempt. ``predicted_run_s`` is the policy's prediction of wall seconds
     on this pool (``ClusterState.run_s``, remaining work only); ``progress`` the fraction of
-    the job's work already checkpointed (0..1) and ``checkpoint_interval_s`` the wall seconds
-    between checkpoints — the sim backend runs on these; real backends ignore them. ``env``
+    the job's work already checkpointed (0..1) — the sim backend runs on these; real backends
+    ignore them. ``checkpoint_interval_s`` is the planner's failure-aware interval (wall seconds
+    between checkpoints): real backends pass it to the runtime (``--checkpoint-interval-s``),
+    the sim backend advances checkpointed progress by it. ``env``
     adds environment variables. ``fail_after_s`` (> 0) injects one failure: the attempt's
     process tree is SIGKILLed that many seconds after start (demo/tests). ``reservation``
     (Slurm): the lease's reservation the attempt runs in (``sbatch --reservation``).
@@ -121,7 +122,6 @@ class AttemptSpec:
     tenant: str = ""
     name: str = ""
     runtime_config: Mapping[str, Any] | None = None
-    checkpoint_every_s: float = 0.0
     command: str | tuple[str, ...] = ""
     run_dir: str = ""
     walltime_s: float = 0.0

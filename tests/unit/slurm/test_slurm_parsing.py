@@ -96,7 +96,7 @@ def test_batch_script_resources_and_identity():
 
 def test_training_script_multi_node_uses_torchrun_and_job_document():
     cfg = {"train": {"steps": 5}, "run": {"nproc": 99, "run_dir": "ignored"}}
-    a = _attempt(kind="training", runtime_config=cfg, command="", checkpoint_every_s=12.5)
+    a = _attempt(kind="training", runtime_config=cfg, command="", checkpoint_interval_s=12.5)
     text = render(a, SlurmSite(gres=(("H100-SXM", "gpu"),)), attempt_dir="/r/a", run_dir="/r",
                   python="/opt/py")
     assert "TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1" in text
