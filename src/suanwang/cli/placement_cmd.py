@@ -97,7 +97,9 @@ def where_cmd(
             objective=objective, corrections=_corrections(calibration),
             on_progress=lambda done, total: progress.update(task, completed=done, total=total))
     if accel_ok is not None:
-        selection = _only(selection, accel_ok)
+        from suanwang.plan.spec_search import restrict
+
+        selection = restrict(selection, accel_ok)
     if json_:
         print_json({**selection.to_dict(), "options": [o.to_dict() for o in
                                                         selection.options[:top]]})
@@ -132,53 +134,16 @@ def _corrections(path: Path | None) -> dict:
 def _spec_search(fed, path: Path):
     """select_compute arguments for a training spec (and an accelerator filter); for a batch
     spec, prints the pools that can run it and returns (None, None)."""
-    from suanwang.catalog import get_model
-    from suanwang.core.errors import ConfigError
-    from suanwang.core.jobspec import BatchSpec, InlineModel, load_job_spec
-    from suanwang.perf.stack import Stack
+    from suanwang.core.jobspec import BatchSpec, load_job_spec
+    from suanwang.plan.spec_search import accelerator_filter, allowed_centers, search_kwargs
 
     spec = load_job_spec(path)
     if isinstance(spec, BatchSpec):
         _where_batch(fed, spec)
         return None, None
     c = spec.constraints
-    names = [x.name for x in fed.centers]
-    unknown = [n for n in c.centers if n not in names]
-    if unknown:
-        raise ConfigError(f"unknown center(s) {', '.join(unknown)}; known: {', '.join(names)}",
-                          file=str(path), field="constraints.centers")
-    centers = tuple(n for n in (c.centers or names) if n not in c.exclude_centers)
-    model = spec.model.to_model_spec() if isinstance(spec.model, InlineModel) \
-        else get_model(spec.model)
-    domestic = {p.accelerator.name: p.accelerator.domestic for x in fed.centers for p in x.pools}
-
-    def accel_ok(name: str) -> bool:
-        return ((not c.accelerators or name in c.accelerators)
-                and name not in c.exclude_accelerators
-                and (not c.domestic_only or domestic.get(name, False)))
-
-    return {"model": model, "tokens": spec.tokens, "global_batch_seqs": spec.global_batch,
-            "stack": Stack(attention=spec.attention),
-            "seq_len": spec.seq_len, "precision": spec.precision, "max_devices": c.max_devices,
-            "min_devices": c.min_devices, "deadline_s": c.deadline_s,
-            "budget": float(c.budget) if c.budget is not None else None,
-            "centers": centers}, accel_ok
-
-
-def _only(selection, accel_ok):
-    """The selection restricted to accelerators the spec allows (Pareto marks recomputed)."""
-    import dataclasses
-
-    from suanwang.core.errors import InfeasibleError
-    from suanwang.plan.placement import pareto_front
-
-    kept = [o for o in selection.options if accel_ok(o.accelerator)]
-    if not kept:
-        raise InfeasibleError("no option uses an accelerator the spec allows "
-                              "(constraints.accelerators / exclude_accelerators / domestic_only)")
-    front = pareto_front(kept)
-    kept = [dataclasses.replace(o, pareto=i in front) for i, o in enumerate(kept)]
-    return dataclasses.replace(selection, options=tuple(kept))
+    centers = allowed_centers(fed, c, file=str(path))
+    return search_kwargs(spec, centers), accelerator_filter(fed, c)
 
 
 def _where_batch(fed, spec) -> None:

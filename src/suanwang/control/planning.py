@@ -29,11 +29,10 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from suanwang.core.errors import ConfigError, InfeasibleError
+from suanwang.core.errors import InfeasibleError
 from suanwang.core.federation import Federation
-from suanwang.core.jobspec import BatchSpec, InlineModel, TrainingSpec, load_job_spec
-
-DOMESTIC = ("Ascend", "Kunlun", "Hygon", "MLU", "CPU")
+from suanwang.core.jobspec import BatchSpec, TrainingSpec, load_job_spec
+from suanwang.plan.spec_search import accelerator_filter, allowed_centers, search_kwargs
 
 
 def pool_key(center: str, accelerator: str) -> str:
@@ -47,49 +46,16 @@ def checkpoint_interval_s(pool: dict[str, Any]) -> float:
     return float(value or 0.0)
 
 
-def _allowed_centers(fed: Federation, c: Any) -> list[str]:
-    names = [x.name for x in fed.centers]
-    if c.centers:
-        unknown = [n for n in c.centers if n not in names]
-        if unknown:
-            raise ConfigError(f"unknown center(s) {', '.join(unknown)}; known: "
-                              f"{', '.join(names)}", field="constraints.centers")
-        names = [n for n in names if n in c.centers]
-    return [n for n in names if n not in c.exclude_centers]
-
-
-def _accel_ok(name: str, c: Any) -> bool:
-    if c.accelerators and name not in c.accelerators:
-        return False
-    if name in c.exclude_accelerators:
-        return False
-    return not c.domestic_only or name.startswith(DOMESTIC)
-
-
-def _model(spec: TrainingSpec):
-    if isinstance(spec.model, InlineModel):
-        return spec.model.to_model_spec()
-    from suanwang.catalog import get_model
-
-    return get_model(spec.model)
-
-
 def plan_training(fed: Federation, spec: TrainingSpec) -> dict[str, Any]:
     """The plan of a training job (see module doc). Raises InfeasibleError when nothing fits."""
     from suanwang.plan.placement import select_compute
     from suanwang.sim.cluster import from_federation
 
     c = spec.constraints
-    centers = tuple(_allowed_centers(fed, c))
-    if not centers:
-        raise InfeasibleError("the constraints exclude every center")
-    sel = select_compute(fed, _model(spec), tokens=spec.tokens, global_batch_seqs=spec.global_batch,
-                         seq_len=spec.seq_len, precision=spec.precision, objective="time",
-                         max_devices=c.max_devices, min_devices=c.min_devices,
-                         deadline_s=c.deadline_s,
-                         budget=float(c.budget) if c.budget is not None else None,
-                         centers=centers)
-    options = [o for o in sel.options if _accel_ok(o.accelerator, c)]
+    sel = select_compute(fed, objective="time",
+                         **search_kwargs(spec, allowed_centers(fed, c)))
+    ok = accelerator_filter(fed, c)
+    options = [o for o in sel.options if ok(o.accelerator)]
     if not options:
         raise InfeasibleError("no planner option satisfies the accelerator constraints")
     best = options[0]
@@ -112,11 +78,12 @@ def plan_batch(fed: Federation, spec: BatchSpec) -> dict[str, Any]:
     want = spec.accelerator or spec.node_type
     pools: dict[str, dict[str, Any]] = {}
     size = None
-    for name in _allowed_centers(fed, spec.constraints):
+    ok = accelerator_filter(fed, spec.constraints)
+    for name in allowed_centers(fed, spec.constraints):
         center = fed.center(name)
         for p in center.pools:
             acc = p.accelerator.name
-            if (want and acc != want) or not _accel_ok(acc, spec.constraints):
+            if (want and acc != want) or not ok(acc):
                 continue
             n = spec.devices if spec.devices is not None else spec.node_count * p.devices_per_node
             if n > p.devices or (size is not None and n != size):
