@@ -17,34 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from suanwang.catalog import load_accelerators
-from suanwang.catalog.fields import did_you_mean
-from suanwang.core.errors import ConfigError
 from suanwang.core.federation import Federation
 from suanwang.core.jobspec import BatchSpec, TrainingSpec
-
-
-def _check(field: str, names: list[str], known: list[str]) -> None:
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        noun = "center" if field.endswith("centers") else "accelerator"
-        raise ConfigError(f"unknown {noun}(s) {', '.join(unknown)}"
-                          f"{did_you_mean(unknown[0], known)}; known: {', '.join(known)}",
-                          field=f"constraints.{field}")
+from suanwang.plan.spec_search import check_names as check_constraint_names
 
 
 def check_names(fed: Federation, spec: TrainingSpec | BatchSpec) -> None:
     """Raise ConfigError naming the first constraint that names an unknown center or
-    accelerator (see the module docstring)."""
-    c = spec.constraints
-    centers = [x.name for x in fed.centers]
-    _check("centers", c.centers, centers)
-    _check("exclude_centers", c.exclude_centers, centers)
-    if c.accelerators or c.exclude_accelerators:
-        known = {p.accelerator.name for x in fed.centers for p in x.pools}
-        known.update(load_accelerators())
-        _check("accelerators", c.accelerators, sorted(known))
-        _check("exclude_accelerators", c.exclude_accelerators, sorted(known))
+    accelerator (:func:`suanwang.plan.spec_search.check_names`)."""
+    check_constraint_names(fed, spec.constraints)
 
 
 def check_products(session: Any, doc: dict) -> None:

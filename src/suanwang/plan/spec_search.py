@@ -13,6 +13,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from suanwang.catalog import load_accelerators
+from suanwang.catalog.fields import did_you_mean
 from suanwang.core.errors import ConfigError, InfeasibleError
 from suanwang.core.federation import Federation
 from suanwang.core.jobspec import Constraints, InlineModel, TrainingSpec
@@ -30,15 +32,35 @@ def model_of(spec: TrainingSpec) -> ModelSpec:
     return get_model(spec.model)
 
 
+def _check(field: str, names: list[str], known: list[str], file: str | None) -> None:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        noun = "center" if field.endswith("centers") else "accelerator"
+        raise ConfigError(f"unknown {noun}(s) {', '.join(unknown)}"
+                          f"{did_you_mean(unknown[0], known)}; known: {', '.join(known)}",
+                          file=file, field=f"constraints.{field}")
+
+
+def check_names(fed: Federation, c: Constraints, *, file: str | None = None) -> None:
+    """Raise ConfigError naming the first constraint that names an unknown center (not in the
+    federation) or accelerator (in neither the federation's pools nor the catalog), with the
+    known names and a "did you mean"."""
+    centers = [x.name for x in fed.centers]
+    _check("centers", c.centers, centers, file)
+    _check("exclude_centers", c.exclude_centers, centers, file)
+    if c.accelerators or c.exclude_accelerators:
+        known = {p.accelerator.name for x in fed.centers for p in x.pools}
+        known.update(load_accelerators())
+        _check("accelerators", c.accelerators, sorted(known), file)
+        _check("exclude_accelerators", c.exclude_accelerators, sorted(known), file)
+
+
 def allowed_centers(fed: Federation, c: Constraints, *, file: str | None = None
                     ) -> tuple[str, ...]:
-    """Centers the constraints allow, in federation order. Raises ConfigError naming
-    ``constraints.centers`` for an unknown name and InfeasibleError when none is left."""
+    """Centers the constraints allow, in federation order. Raises ConfigError for an unknown
+    name (:func:`check_names`) and InfeasibleError when none is left."""
+    check_names(fed, c, file=file)
     names = [x.name for x in fed.centers]
-    unknown = [n for n in c.centers if n not in names]
-    if unknown:
-        raise ConfigError(f"unknown center(s) {', '.join(unknown)}; known: {', '.join(names)}",
-                          file=file, field="constraints.centers")
     kept = tuple(n for n in names if (not c.centers or n in c.centers)
                  and n not in c.exclude_centers)
     if not kept:
