@@ -1,87 +1,148 @@
-"""``suanwang bench sched``: the default policy against FIFO and EASY on workloads it was not
-tuned on: other cluster sizes for Helios (pooled capacity, and node-aware at 512 GPUs), the
-Alibaba 2023 trace on its own node types scaled down to 97 GPUs (at full size, 6,212 GPUs, it
-runs at 0.3% utilization and no policy matters), and synthetic workloads whose
-lengths are unpredictable from history (``hist``), tied to users as in real traces (``user``:
-no priorities, history predicts) or carry planner-like predictions (``plan``). Reported as
-ratios to backfill (mean JCT, makespan, p99 JCT, max wait) and to FIFO.
+"""``suanwang bench sched``: every shipped policy on workloads the default was not tuned on,
+checked against the scheduling targets (issue #14), one verdict per case.
+
+Cases: Helios at other cluster sizes (pooled; node-aware at 256 and 512 GPUs), the Alibaba 2023
+pods on their own node types scaled down to 97 GPUs (at full size, 6,212 GPUs, nothing waits),
+synthetic workloads on one 512-GPU cluster whose lengths are unpredictable from history
+(``hist``), tied to users (``user``: no priorities, history predicts) or carry planner-like
+predictions (``plan``), and contended synthetic workloads on the heterogeneous demo federation
+(``demo``: scaled to 312 and 1,000 GPUs, node-aware, failures drawn from the reliability
+model; 5% priority-1 jobs, planner-like predictions).
+
+Targets per case (:data:`TARGETS`): ``suanwang``'s mean JCT <= 0.8x EASY backfill's and the
+lowest of all shipped policies; its p99 wait and max wait <= EASY's. A case where no job
+waits under EASY has no tail to lose (ratios of 0 waits are reported as 1.0).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from suanwang.sched.registry import get_policy
-from suanwang.sim.cluster import SimCluster, homogeneous, scaled_accelerator_pools
+from suanwang.sched.registry import POLICIES, get_policy
+from suanwang.sim.cluster import SimCluster, homogeneous, load_cluster, scaled_accelerator_pools
 from suanwang.sim.engine import SimOptions, simulate
 from suanwang.sim.traces import load_trace
 from suanwang.sim.traces.alibaba2023 import load_alibaba_nodes
 from suanwang.sim.traces.synthetic import synthetic_llm
 from suanwang.sim.workload import Workload
 
-Case = tuple[str, Callable[[], tuple[Workload, SimCluster]]]
+Build = Callable[[], tuple[Workload, SimCluster]]
+Case = tuple[str, Build, SimOptions]
 
-NODE_AWARE_SUFFIX = "-nodes"
-"""Cases whose name ends so run with node-aware placement (``SimOptions.node_aware``)."""
+TARGETS = {"mean_jct_vs_backfill": 0.8, "p99_wait_vs_backfill": 1.0,
+           "max_wait_vs_backfill": 1.0}
+"""Upper bounds on ``suanwang`` / EASY backfill ratios (issue #14)."""
+
+POOLED = SimOptions()
+NODES = SimOptions(node_aware=True)
+CONTENDED = SimOptions(node_aware=True, failures=True)
+
+
+def _helios(path: Path, gpus: int) -> Build:
+    return lambda: (load_trace(path, "dirlab"), homogeneous(gpus))
+
+
+def _demo(jobs: int, gpus: int, load: float, seed: int) -> Build:
+    def build() -> tuple[Workload, SimCluster]:
+        cluster = scaled_accelerator_pools(load_cluster(None), gpus)
+        capacity = max(int(sum(p.devices * p.speed for p in cluster.pools)), 1)
+        w = synthetic_llm(jobs, capacity, load=load, seed=seed,
+                          centers=sorted({p.center for p in cluster.pools}),
+                          max_size=max(p.devices for p in cluster.pools))
+        return w, cluster
+    return build
+
+
+def _synthetic(kind: str, load: float) -> Build:
+    def build() -> tuple[Workload, SimCluster]:
+        if kind == "user":
+            w = synthetic_llm(6000, 512, load=load, seed=3, max_size=256, users=64,
+                              user_sigma=0.5)
+            w.priority = None
+        else:
+            w = synthetic_llm(6000, 512, load=load, seed=2, max_size=256)
+        if kind != "plan":
+            w.estimate_s = None
+        return w, homogeneous(512)
+    return build
 
 
 def cases(traces_dir: Path | None) -> list[Case]:
-    """(name, builder) pairs; trace cases only when ``traces_dir`` holds the shipped traces."""
-    out: list = []
+    """(name, builder, options); trace cases only when ``traces_dir`` holds the traces."""
+    out: list[Case] = []
     if traces_dir is not None and (traces_dir / "helios_15k.csv").exists():
         helios = traces_dir / "helios_15k.csv"
-        for n in (384, 512, 768):
-            out.append((f"helios-{n}", lambda n=n: (load_trace(helios, "dirlab"),
-                                                    homogeneous(n))))
-        out.append((f"helios-512{NODE_AWARE_SUFFIX}",
-                    lambda: (load_trace(helios, "dirlab"), homogeneous(512))))
+        out += [(f"helios-{n}", _helios(helios, n), POOLED) for n in (384, 512, 768)]
+        out += [(f"helios-{n}-nodes", _helios(helios, n), NODES) for n in (256, 512)]
     if traces_dir is not None and (traces_dir / "alibaba2023_gpu_nodes.csv").exists():
         pods = traces_dir / "alibaba2023_pods_gpuspec33.csv"
         nodes = traces_dir / "alibaba2023_gpu_nodes.csv"
         out.append(("alibaba-97", lambda: (load_trace(pods, "alibaba2023"),
                                            scaled_accelerator_pools(load_alibaba_nodes(nodes),
-                                                                    64))))
+                                                                    64)), POOLED))
     for load in (1.0, 1.4):
-        def hist(load=load):
-            w = synthetic_llm(6000, 512, load=load, seed=2, max_size=256)
-            w.estimate_s = None
-            return w, homogeneous(512)
-
-        def plan(load=load):
-            return synthetic_llm(6000, 512, load=load, seed=2, max_size=256), homogeneous(512)
-
-        def user(load=load):
-            w = synthetic_llm(6000, 512, load=load, seed=3, max_size=256, users=64,
-                              user_sigma=0.5)
-            w.estimate_s = None
-            w.priority = None
-            return w, homogeneous(512)
-
-        out.append((f"synth-hist-{load}", hist))
-        out.append((f"synth-user-{load}", user))
-        out.append((f"synth-plan-{load}", plan))
+        for kind in ("hist", "user", "plan"):
+            out.append((f"synth-{kind}-{load}", _synthetic(kind, load), POOLED))
+    out.append(("demo-312-1.1", _demo(3000, 312, 1.1, 0), CONTENDED))
+    out.append(("demo-1000-1.1", _demo(10000, 1000, 1.1, 0), CONTENDED))
     return out
 
 
-def robustness(traces_dir: Path | None, progress=None) -> list[dict]:
-    """One row per case: absolute mean JCTs and the ratios of ``suanwang`` to the baselines."""
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 else (1.0 if a <= 0 else float("inf"))
+
+
+def judge(results: dict) -> dict:
+    """The target row for one case from its per-policy :class:`SimResult` s (by policy name;
+    must include ``backfill`` and ``suanwang``): ratios, the lowest-mean check and a verdict
+    (``met`` or the failed targets, comma-separated)."""
+    sw, bf = results["suanwang"], results["backfill"]
+    row = {
+        "mean_jct_vs_backfill": _ratio(sw.mean_jct_s, bf.mean_jct_s),
+        "p99_wait_vs_backfill": _ratio(sw.p99_wait_s, bf.p99_wait_s),
+        "max_wait_vs_backfill": _ratio(sw.max_wait_s, bf.max_wait_s),
+        "p99_jct_vs_backfill": _ratio(sw.p99_jct_s, bf.p99_jct_s),
+        "makespan_vs_backfill": _ratio(sw.makespan_s, bf.makespan_s),
+        "best_other_mean_jct": min((r.policy for r in results.values()
+                                    if r.policy != "suanwang"),
+                                   key=lambda p: results[p].mean_jct_s, default=None),
+    }
+    others = [r.mean_jct_s for r in results.values() if r.policy != "suanwang"]
+    row["lowest_mean_jct"] = all(sw.mean_jct_s <= m * (1 + 1e-9) for m in others)
+    failed = [k for k, bound in TARGETS.items() if not row[k] <= bound + 1e-9]
+    if not row["lowest_mean_jct"]:
+        failed.append("lowest_mean_jct")
+    row["verdict"] = "met" if not failed else "failed: " + ", ".join(failed)
+    return row
+
+
+def robustness(traces_dir: Path | None, progress=None, *, only: Sequence[str] = (),
+               policies: Sequence[str] = tuple(POLICIES)) -> list[dict]:
+    """One row per case: every policy's mean JCT, p99 and max wait and utilization, and
+    :func:`judge`'s target row. ``only`` restricts to the named cases (all when empty);
+    unknown names raise ``ValueError`` listing the known ones."""
+    all_cases = cases(traces_dir)
+    known = [c[0] for c in all_cases]
+    unknown = [n for n in only if n not in known]
+    if unknown:
+        raise ValueError(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    names = list(dict.fromkeys(["backfill", "suanwang", *policies]))
     rows = []
-    for name, build in cases(traces_dir):
+    for name, build, opts in all_cases:
+        if only and name not in only:
+            continue
         workload, cluster = build()
-        opts = SimOptions(node_aware=name.endswith(NODE_AWARE_SUFFIX))
-        res = {p: simulate(workload, cluster, get_policy(p), opts)
-               for p in ("fifo", "backfill", "suanwang")}
-        f, bf, sw = res["fifo"], res["backfill"], res["suanwang"]
-        rows.append({
-            "case": name, "fifo_mean_jct_s": f.mean_jct_s, "backfill_mean_jct_s": bf.mean_jct_s,
-            "suanwang_mean_jct_s": sw.mean_jct_s,
-            "jct_vs_backfill": sw.mean_jct_s / bf.mean_jct_s,
-            "jct_vs_fifo": sw.mean_jct_s / f.mean_jct_s,
-            "makespan_vs_backfill": sw.makespan_s / bf.makespan_s,
-            "p99_vs_backfill": sw.p99_jct_s / bf.p99_jct_s,
-            "max_wait_vs_backfill": sw.max_wait_s / bf.max_wait_s if bf.max_wait_s else 1.0,
-            "finished": sw.finished, "jobs": sw.jobs})
+        res = {p: simulate(workload, cluster, get_policy(p), opts) for p in names}
+        row = {"case": name, "jobs": len(workload), "devices": cluster.devices,
+               "node_aware": opts.node_aware, "failures": opts.failures,
+               "finished": res["suanwang"].finished,
+               "policies": {p: {"mean_jct_s": r.mean_jct_s, "p99_wait_s": r.p99_wait_s,
+                                "max_wait_s": r.max_wait_s, "p99_jct_s": r.p99_jct_s,
+                                "utilization": r.utilization, "makespan_s": r.makespan_s}
+                            for p, r in res.items()}}
+        row.update(judge(res))
+        rows.append(row)
         if progress is not None:
             progress(name)
     return rows

@@ -1,0 +1,57 @@
+"""``suanwang bench sched``: the target verdict per case (issue #14) and the case runner."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from suanwang.sched.registry import POLICIES
+from suanwang.sim.robustness import TARGETS, judge, robustness
+from tests.unit.cli.test_bad_input import assert_one_line_error, run_cli
+
+
+def _res(policy: str, mean: float, p99w: float, maxw: float) -> SimpleNamespace:
+    return SimpleNamespace(policy=policy, mean_jct_s=mean, p99_wait_s=p99w, max_wait_s=maxw,
+                           p99_jct_s=mean * 3, makespan_s=1000.0)
+
+
+def test_verdict_met_only_when_every_target_holds() -> None:
+    ok = judge({"backfill": _res("backfill", 100, 50, 80),
+                "fifo": _res("fifo", 300, 200, 250),
+                "suanwang": _res("suanwang", 80, 50, 80)})
+    assert ok["verdict"] == "met" and ok["lowest_mean_jct"]
+    assert ok["mean_jct_vs_backfill"] == pytest.approx(0.8)
+    tail = judge({"backfill": _res("backfill", 100, 50, 80),
+                  "suanwang": _res("suanwang", 70, 51, 79)})
+    assert tail["verdict"] == "failed: p99_wait_vs_backfill"
+    beaten = judge({"backfill": _res("backfill", 100, 50, 80),
+                    "fairshare": _res("fairshare", 60, 90, 90),
+                    "suanwang": _res("suanwang", 70, 40, 70)})
+    assert beaten["verdict"] == "failed: lowest_mean_jct"
+    assert beaten["best_other_mean_jct"] == "fairshare"
+    assert set(TARGETS) <= set(ok)
+
+
+def test_no_wait_under_easy_is_not_a_lost_tail() -> None:
+    row = judge({"backfill": _res("backfill", 100, 0, 0),
+                 "suanwang": _res("suanwang", 100, 0, 0)})
+    assert row["p99_wait_vs_backfill"] == 1.0 and row["max_wait_vs_backfill"] == 1.0
+    assert row["verdict"] == "failed: mean_jct_vs_backfill"
+
+
+def test_case_runs_every_policy_and_ratios_match_its_numbers() -> None:
+    (row,) = robustness(None, only=["synth-plan-1.0"])
+    assert set(row["policies"]) == set(POLICIES)
+    sw, bf = row["policies"]["suanwang"], row["policies"]["backfill"]
+    assert row["mean_jct_vs_backfill"] == pytest.approx(sw["mean_jct_s"] / bf["mean_jct_s"])
+    assert row["max_wait_vs_backfill"] == pytest.approx(sw["max_wait_s"] / bf["max_wait_s"])
+    assert row["finished"] == row["jobs"] == 6000
+    lowest = min(p["mean_jct_s"] for p in row["policies"].values())
+    assert row["lowest_mean_jct"] == (sw["mean_jct_s"] <= lowest)
+
+
+def test_unknown_case_is_exit_2_naming_the_known_ones(capfd, monkeypatch) -> None:
+    out = run_cli(["bench", "sched", "--case", "helios-999"], capfd, monkeypatch)
+    assert_one_line_error(out)
+    assert "helios-999" in out.stderr and "demo-312-1.1" in out.stderr
