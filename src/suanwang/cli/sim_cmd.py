@@ -321,7 +321,7 @@ def _print_robustness(rows: list[dict]) -> None:
     table("suanwang vs EASY backfill per case (targets: mean <= 0.80, waits <= 1.00)",
           ["case", "devices", "backfill JCT s", "suanwang JCT s", "mean vs bf",
            "p99 wait vs bf", "max wait vs bf", "p99 JCT vs bf", "util sw/bf",
-           "lowest mean", "verdict"],
+           "lowest mean", "no-wait bound vs bf", "sjf-unguarded mean/p99w/maxw", "verdict"],
           [[r["case"], r["devices"], _n(r["policies"]["backfill"]["mean_jct_s"]),
             _n(r["policies"]["suanwang"]["mean_jct_s"]), f"{r['mean_jct_vs_backfill']:.2f}",
             f"{r['p99_wait_vs_backfill']:.2f}", f"{r['max_wait_vs_backfill']:.2f}",
@@ -329,6 +329,9 @@ def _print_robustness(rows: list[dict]) -> None:
             f"{r['policies']['suanwang']['utilization']:.2f}/"
             f"{r['policies']['backfill']['utilization']:.2f}",
             "yes" if r["lowest_mean_jct"] else f"no ({r['best_other_mean_jct']})",
+            f"{r['no_wait_bound_vs_backfill']:.2f}",
+            "/".join(f"{r['sjf_unguarded'][k]:.2f}" for k in (
+                "mean_jct_vs_backfill", "p99_wait_vs_backfill", "max_wait_vs_backfill")),
             r["verdict"]] for r in rows])
 
 

@@ -49,9 +49,36 @@ def test_case_runs_every_policy_and_ratios_match_its_numbers() -> None:
     assert row["finished"] == row["jobs"] == 6000
     lowest = min(p["mean_jct_s"] for p in row["policies"].values())
     assert row["lowest_mean_jct"] == (sw["mean_jct_s"] <= lowest)
+    # The no-wait bound is below every policy's mean JCT, and the unguarded reference ran.
+    assert 0 < row["no_wait_mean_jct_s"] <= lowest
+    assert row["sjf_unguarded"]["mean_jct_vs_backfill"] > 0
 
 
 def test_unknown_case_is_exit_2_naming_the_known_ones(capfd, monkeypatch) -> None:
     out = run_cli(["bench", "sched", "--case", "helios-999"], capfd, monkeypatch)
     assert_one_line_error(out)
     assert "helios-999" in out.stderr and "demo-312-1.1" in out.stderr
+
+
+def test_no_wait_bound_known_answer_and_infeasible_mark() -> None:
+    import numpy as np
+
+    from suanwang.sched.state import PoolView
+    from suanwang.sim.bounds import no_wait_mean_jct_s
+    from suanwang.sim.cluster import SimCluster
+    from suanwang.sim.workload import Workload
+
+    pools = [PoolView(name="a/slow", center="a", accelerator="A100-SXM-80GB", devices=8,
+                      speed=1.0),
+             PoolView(name="b/fast", center="b", accelerator="H100-SXM", devices=4, speed=2.0)]
+    cluster = SimCluster(name="two", pools=pools)
+    w = Workload(name="t", submit_s=np.zeros(4), runtime_s=np.array([100.0, 100.0, 100.0, 50.0]),
+                 num_devices=np.array([4, 8, 4, 16]), user=np.zeros(4, np.int64), users=["u"],
+                 constraint=np.array([-1, -1, 0, -1]), constraints=[frozenset({"A100-SXM-80GB"})])
+    # 4 devices fit the fast pool (100 / 2); 8 only the slow one; the A100-only job runs at
+    # speed 1; 16 devices fit nowhere and are not counted.
+    assert no_wait_mean_jct_s(w, cluster) == pytest.approx((50 + 100 + 100) / 3)
+    row = judge({"backfill": _res("backfill", 100, 0, 0), "suanwang": _res("suanwang", 99, 0, 0)},
+                no_wait_bound_s=95.0)
+    assert not row["mean_target_feasible"]
+    assert row["verdict"].endswith("(mean infeasible: no-wait bound 0.95x)")
