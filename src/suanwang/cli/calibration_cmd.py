@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from suanwang.cli.output import console, print_json, table
+from suanwang.cli.output import CsvOpt, console, print_json, table
 
 calibration = typer.Typer(help="Per center x accelerator corrections learned from measured runs.",
                           no_args_is_help=True)
@@ -30,6 +30,7 @@ def show_cmd(
     file: Path | None = typer.Option(None, "--file",
                                      help="Default $SUANWANG_HOME/calibration.json."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    csv_: CsvOpt = False,
 ) -> None:
     """The current corrections (refitted from the recorded runs) with their provenance."""
     corr = _file(file).corrections()
@@ -138,6 +139,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("calibration")
     def bench_calibration_cmd(
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        csv_: CsvOpt = False,
         file: Path | None = typer.Option(None, "--file", help="Record into this calibration "
                                          "file (default: a fresh temporary one)."),
         steps: int = typer.Option(20, "--steps", min=8, max=10_000, help="Steps per tiny job."),

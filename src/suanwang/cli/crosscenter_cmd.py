@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from suanwang.cli.output import print_json, table
+from suanwang.cli.output import CsvOpt, print_json, table
 
 
 def _rel_err(predicted: float, measured: float) -> float:
@@ -129,6 +129,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("wan")
     def bench_wan_cmd(
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        csv_: CsvOpt = False,
         work_dir: Path | None = typer.Option(None, "--work-dir", help="Keep runs here."),
         steps: int = typer.Option(100, "--steps", min=2, max=100_000,
                                   help="Steps per mode (same tokens)."),
@@ -153,6 +154,7 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
     @bench.command("hetero")
     def bench_hetero_cmd(
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        csv_: CsvOpt = False,
         layers: int = typer.Option(8, "--layers", min=2, max=128, help="GPT blocks (tiny model)."),
         batch_seqs: int = typer.Option(16, "--batch-seqs", min=1, max=4096,
                                        help="Global batch, sequences of 128 tokens."),

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from suanwang.cli.client_cmd import Client, JsonOpt, money
-from suanwang.cli.output import console, print_json, table
+from suanwang.cli.output import CsvOpt, console, print_json, table
 from suanwang.core.errors import ConfigError
 
 products = typer.Typer(help="Browse, list and price marketplace products (software, models, "
@@ -33,7 +33,8 @@ def list_cmd(kind: Annotated[str | None, typer.Option(help="software | model | d
                                                    help="Text in name/title/description.")] = None,
              center: Annotated[str | None, typer.Option(help="Installed or stored there.")] = None,
              mine: Annotated[bool, typer.Option(help="Only products I provide.")] = False,
-             json_: JsonOpt = False) -> None:
+             json_: JsonOpt = False,
+             csv_: CsvOpt = False) -> None:
     """Products (latest versions), optionally filtered."""
     params = {k: v for k, v in (("kind", kind), ("q", q), ("center", center)) if v}
     if mine:
@@ -47,7 +48,8 @@ def list_cmd(kind: Annotated[str | None, typer.Option(help="software | model | d
 
 
 @products.command("show")
-def show_cmd(name: str, json_: JsonOpt = False) -> None:
+def show_cmd(name: str, json_: JsonOpt = False,
+                        csv_: CsvOpt = False) -> None:
     """One product with its version history."""
     doc = Client().call("GET", f"/products/{name}")
     if json_:
@@ -107,7 +109,8 @@ def update_cmd(name: str,
 
 @products.command("statement")
 def statement_cmd(period: Annotated[str | None, typer.Option(help="YYYY-MM")] = None,
-                  json_: JsonOpt = False) -> None:
+                  json_: JsonOpt = False,
+                  csv_: CsvOpt = False) -> None:
     """What your products earned in a month."""
     doc = Client().call("GET", "/provider-statement", params={"period": period} if period
                         else {})
@@ -189,7 +192,8 @@ def lease_create_cmd(center: Annotated[str, typer.Option()],
 
 
 @lease.command("list")
-def lease_list_cmd(json_: JsonOpt = False) -> None:
+def lease_list_cmd(json_: JsonOpt = False,
+                   csv_: CsvOpt = False) -> None:
     """Your leases."""
     doc = Client().call("GET", "/leases")
     if json_:
@@ -224,7 +228,8 @@ def lease_impact_cmd(
         devices: Annotated[int, typer.Option(min=8, help="Cluster devices.")] = 512,
         load: Annotated[float, typer.Option(min=0.05, max=2.0)] = 0.8,
         policy: Annotated[str, typer.Option(help="Inner scheduling policy.")] = "fifo",
-        seed: int = 0, json_: JsonOpt = False) -> None:
+        seed: int = 0, json_: JsonOpt = False,
+                       csv_: CsvOpt = False) -> None:
     """Simulate a synthetic trace without and with a lease: what it saves the holder and
     costs the other tenants in wait time (sim.leases)."""
     from suanwang.sched.registry import get_policy

@@ -25,12 +25,13 @@ console = Console()
 err_console = Console(stderr=True)
 """Progress and status for people: on stderr, so ``--json`` and ``--csv`` on stdout stay clean."""
 
-_CSV = {"on": False}
+_CSV = {"on": False, "tables": 0}
 
 
 def _csv_mode(value: bool) -> bool:
     """``--csv``: every :func:`table` becomes CSV on stdout; notes move to stderr."""
     _CSV["on"] = bool(value)
+    _CSV["tables"] = 0
     console.file = sys.stderr if value else None  # None: follow sys.stdout
     return value
 
@@ -66,8 +67,12 @@ def print_json(data: Any) -> None:
 
 
 def print_csv(columns: list[str], rows: list[list[Any]]) -> None:
-    """Spreadsheet output: a header and one CSV row per table row, values unformatted."""
+    """Spreadsheet output: a header and one CSV row per table row, values unformatted; a
+    command that prints several tables separates them with one empty line."""
     w = csv.writer(sys.stdout)
+    if _CSV["tables"]:
+        w.writerow([])
+    _CSV["tables"] += 1
     w.writerow(columns)
     for r in rows:
         w.writerow(["" if v is None else _plain(v) for v in r])

@@ -46,7 +46,8 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
 
 
 def predict_cmd(scenario: Annotated[Path, typer.Argument(help="SCENARIO.yaml")],
-                json_: JsonOpt = False, accelerators: AccelFileOpt = None) -> None:
+                json_: JsonOpt = False,
+                csv_: CsvOpt = False, accelerators: AccelFileOpt = None) -> None:
     """Predict step time, throughput, MFU and memory of one fixed configuration."""
     from suanwang.catalog.fields import read_yaml
     from suanwang.perf.scenario import parse_scenario

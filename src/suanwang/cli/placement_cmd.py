@@ -168,6 +168,7 @@ def pool_cmd(
     global_batch: Annotated[int, typer.Option(help="Global batch in sequences.")] = 1024,
     seq_len: Annotated[int | None, typer.Option(help="Sequence length.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv_: CsvOpt = False,
     accelerators: Annotated[Path | None, typer.Option(
         "--accelerators", help="Your accelerators YAML, merged over the catalog.")] = None,
     outer_every_steps: Annotated[int, typer.Option(

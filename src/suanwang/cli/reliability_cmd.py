@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from suanwang.cli.output import CsvOpt
 from suanwang.core.errors import ConfigError
 
 _FLAG_OF_FIELD = {
@@ -65,6 +66,7 @@ def reliability(
     target_ettr: Annotated[float | None, typer.Option(
         help="Also report the longest restart and stall that reach this ETTR.")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    csv_: CsvOpt = False,
 ) -> None:
     """Job MTBF, optimal checkpoint interval and expected effective training time (ETTR)."""
     try:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from suanwang.cli.output import console, print_json
+from suanwang.cli.output import CsvOpt, console, print_json
 
 tenants = typer.Typer(help="Tenants on this server host (writes the database directly).",
                       no_args_is_help=True)
@@ -183,7 +183,8 @@ def tenants_token(
 
 @tenants.command("list")
 def tenants_list(db: DbOpt = None,
-                 json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+                 json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+                 csv_: CsvOpt = False,
                  ) -> None:
     """Tenants with their balances."""
     from sqlalchemy import select
@@ -245,6 +246,7 @@ def bench_api_cmd(
     workers: Annotated[int | None, typer.Option(min=1, max=64, help="Server worker processes "
                                                 "(default: the number of CPUs).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    csv_: CsvOpt = False,
 ) -> None:
     """API throughput: accepted submissions/s, reads/s, p99 latency and errors of one
     `suanwang serve` (no controller) under N concurrent clients, on SQLite and PostgreSQL."""

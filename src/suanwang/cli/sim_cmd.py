@@ -254,6 +254,7 @@ def _register_bench(bench: typer.Typer) -> None:
     @bench.command("sim")
     def bench_sim_cmd(
         json_: JsonOpt = False,
+        csv_: CsvOpt = False,
         contended: Annotated[bool, typer.Option(
             "--contended", help="The long-queue case: offered load >= 1.1 of the "
             "speed-weighted capacity, node-aware, failures on (defaults 100,000 jobs, "
