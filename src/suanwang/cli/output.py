@@ -36,6 +36,12 @@ def _csv_mode(value: bool) -> bool:
     return value
 
 
+def csv_mode() -> bool:
+    """True while ``--csv`` is on: a table with human-formatted values (``2.1 d``, ``98.8%``)
+    may then give plain numbers with a unit column instead."""
+    return _CSV["on"]
+
+
 def reset_modes() -> None:
     """Back to tables on stdout (each command starts here; matters for in-process runs)."""
     _csv_mode(False)

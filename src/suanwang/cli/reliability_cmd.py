@@ -194,8 +194,16 @@ def _run(accelerator, gpus, gpus_per_node, failure_multiplier, mtbf_s, ckpt_stal
 
 
 def _print_table(out, est, method, persist_s, compute_s, target_ettr, provenance) -> None:
-    from suanwang.cli.output import console, table
-    from suanwang.core.units import human_seconds
+    from suanwang.cli.output import console, csv_mode, table
+    from suanwang.core.units import human_seconds as _human
+
+    plain = csv_mode()  # --csv: seconds and fractions as plain numbers, the unit in a column
+
+    def human_seconds(v: float) -> str | tuple[float, str]:
+        return (v, "s") if plain else _human(v)
+
+    def pct(v: float) -> str | tuple[float, str]:
+        return (v, "fraction") if plain else f"{v:.2%}"
 
     m = out["job_mtbf_s"]
     rows = [
@@ -205,15 +213,16 @@ def _print_table(out, est, method, persist_s, compute_s, target_ettr, provenance
         ["exact optimum", human_seconds(out["optimal_interval_s"]), "renewal model"],
         ["interval used", human_seconds(est.interval_s),
          f"method {method}" + (", ≥ persist" if persist_s else "")],
-        ["ETTR", f"{est.ettr:.2%}", out["mode"].replace("_", " ")],
+        ["ETTR", pct(est.ettr), out["mode"].replace("_", " ")],
         ["lost work / failure", human_seconds(est.expected_lost_work_s), "redone compute+stall"],
     ]
-    rows += [[f"waste: {k.replace('_', ' ')}", f"{v:.2%}", ""]
+    rows += [[f"waste: {k.replace('_', ' ')}", pct(v), ""]
              for k, v in est.waste_fractions.items()]
     if compute_s is not None:
         rows += [["time to train", human_seconds(est.time_to_train_s),
-                  f"compute {human_seconds(est.compute_time_s)}"],
-                 ["expected failures", f"{est.expected_failures:.1f}",
+                  f"compute {_human(est.compute_time_s)}"],
+                 ["expected failures", est.expected_failures if plain
+                  else f"{est.expected_failures:.1f}",
                   f"{est.expected_interruptions:.1f} interrupt work"]]
     if target_ettr is not None:
         t = out["target"]
@@ -222,8 +231,10 @@ def _print_table(out, est, method, persist_s, compute_s, target_ettr, provenance
             rows.append([f"{label} for {target_ettr:.0%}",
                          human_seconds(v) if v is not None else "unreachable",
                          "others as given"])
+    if plain:
+        rows = [[q, *(v if isinstance(v, tuple) else (v, "")), note] for q, v, note in rows]
     table("Reliability: failures, checkpoint interval, effective training time",
-          ["quantity", "value", "note"], rows)
+          ["quantity", "value", "unit", "note"] if plain else ["quantity", "value", "note"], rows)
     if provenance:
         console.print(f"Failure rate: class {provenance['accelerator_class']}"
                       f"{' (assumed)' if provenance['assumed'] else ''}; "

@@ -294,20 +294,32 @@ def _register_bench(bench: typer.Typer) -> None:
     def bench_sched_cmd(
         json_: JsonOpt = False,
         csv_: CsvOpt = False,
-        traces: Annotated[Path, typer.Option(
-            "--traces", help="Folder with the shipped traces.")] = Path("../shared/data/traces"),
-        case: Annotated[str, typer.Option(
+        traces: Annotated[Path | None, typer.Option(
+            "--traces", help="Folder with the shipped traces (default ../shared/data/traces; "
+            "without them only the synthetic cases run).")] = None,
+        case: Annotated[str | None, typer.Option(
             "--case", help="Comma-separated case names to run (default: all; a wrong "
-            "name lists the known ones).")] = "",
+            "name lists the known ones).")] = None,
     ) -> None:
         """Every policy on workloads suanwang was not tuned on, judged against the scheduling
         targets (mean JCT <= 0.8x EASY and lowest of all, p99 and max wait <= EASY's)."""
         from suanwang.core.errors import ConfigError
-        from suanwang.sim.robustness import robustness
+        from suanwang.sim.robustness import missing_traces, robustness
 
-        only = [c.strip() for c in case.split(",") if c.strip()]
+        if traces is not None and not traces.is_dir():
+            raise ConfigError(f"{traces} is not a folder; give the folder holding the shipped "
+                              "traces (../shared/data/traces)", field="traces")
+        folder = traces if traces is not None else Path("../shared/data/traces")
+        only = [c.strip() for c in (case or "").split(",") if c.strip()]
+        if case is not None and not only:
+            raise ConfigError("give at least one case name (or leave --case out for all)",
+                              field="case")
+        missing = missing_traces(folder)
+        if missing and not only:
+            err_console.print(f"note: trace cases skipped: {', '.join(missing)} not in "
+                              f"{folder} (pass --traces DIR)", style="dim")
         try:
-            rows = robustness(traces if traces.is_dir() else None, only=only,
+            rows = robustness(folder, only=only,
                               progress=None if json_ or csv_ else (
                                   lambda n: err_console.print(f"done: {n}", style="dim")))
         except ValueError as e:
@@ -319,20 +331,18 @@ def _register_bench(bench: typer.Typer) -> None:
 
 
 def _print_robustness(rows: list[dict]) -> None:
+    ratio = ("mean_jct_vs_backfill", "p99_wait_vs_backfill", "max_wait_vs_backfill")
     table("suanwang vs EASY backfill per case (targets: mean <= 0.80, waits <= 1.00)",
-          ["case", "devices", "backfill JCT s", "suanwang JCT s", "mean vs bf",
-           "p99 wait vs bf", "max wait vs bf", "p99 JCT vs bf", "util sw/bf",
-           "lowest mean", "no-wait bound vs bf", "sjf-unguarded mean/p99w/maxw", "verdict"],
+          ["case", "devices", "backfill mean JCT s", "suanwang mean JCT s", "mean vs bf",
+           "p99 wait vs bf", "max wait vs bf", "p99 JCT vs bf", "util suanwang", "util bf",
+           "lowest mean", "no-wait bound vs bf", "sjf-unguarded mean vs bf",
+           "sjf-unguarded p99 wait vs bf", "sjf-unguarded max wait vs bf", "verdict"],
           [[r["case"], r["devices"], _n(r["policies"]["backfill"]["mean_jct_s"]),
-            _n(r["policies"]["suanwang"]["mean_jct_s"]), f"{r['mean_jct_vs_backfill']:.2f}",
-            f"{r['p99_wait_vs_backfill']:.2f}", f"{r['max_wait_vs_backfill']:.2f}",
-            f"{r['p99_jct_vs_backfill']:.2f}",
-            f"{r['policies']['suanwang']['utilization']:.2f}/"
-            f"{r['policies']['backfill']['utilization']:.2f}",
+            _n(r["policies"]["suanwang"]["mean_jct_s"]), *(r[k] for k in ratio),
+            r["p99_jct_vs_backfill"], r["policies"]["suanwang"]["utilization"],
+            r["policies"]["backfill"]["utilization"],
             "yes" if r["lowest_mean_jct"] else f"no ({r['best_other_mean_jct']})",
-            f"{r['no_wait_bound_vs_backfill']:.2f}",
-            "/".join(f"{r['sjf_unguarded'][k]:.2f}" for k in (
-                "mean_jct_vs_backfill", "p99_wait_vs_backfill", "max_wait_vs_backfill")),
+            r["no_wait_bound_vs_backfill"], *(r["sjf_unguarded"][k] for k in ratio),
             r["verdict"]] for r in rows])
 
 

@@ -42,6 +42,9 @@ Case = tuple[str, Build, SimOptions]
 TARGETS = {"mean_jct_vs_backfill": 0.8, "p99_wait_vs_backfill": 1.0,
            "max_wait_vs_backfill": 1.0}
 """Upper bounds on ``suanwang`` / EASY backfill ratios (issue #14)."""
+LABELS = {"mean_jct_vs_backfill": "mean JCT", "p99_wait_vs_backfill": "p99 wait",
+          "max_wait_vs_backfill": "max wait", "lowest_mean_jct": "lowest mean"}
+"""How a failed target reads in the verdict (``failed`` in the row keeps the keys)."""
 
 POOLED = SimOptions()
 NODES = SimOptions(node_aware=True)
@@ -77,6 +80,21 @@ def _synthetic(kind: str, load: float) -> Build:
     return build
 
 
+TRACE_FILES = {"helios": ("helios_15k.csv",),
+               "alibaba": ("alibaba2023_pods_gpuspec33.csv", "alibaba2023_gpu_nodes.csv")}
+"""Files each family of trace cases needs in the traces folder."""
+TRACE_CASES = {**{name: "helios" for name in ("helios-384", "helios-512", "helios-768",
+                                              "helios-256-nodes", "helios-512-nodes")},
+               "alibaba-97": "alibaba"}
+"""Case name -> its trace family (the cases that exist only when the traces are found)."""
+
+
+def missing_traces(traces_dir: Path | None) -> list[str]:
+    """The trace files :func:`cases` looks for that ``traces_dir`` lacks (all when None)."""
+    return [f for files in TRACE_FILES.values() for f in files
+            if traces_dir is None or not (traces_dir / f).is_file()]
+
+
 def cases(traces_dir: Path | None) -> list[Case]:
     """(name, builder, options); trace cases only when ``traces_dir`` holds the traces."""
     out: list[Case] = []
@@ -84,7 +102,7 @@ def cases(traces_dir: Path | None) -> list[Case]:
         helios = traces_dir / "helios_15k.csv"
         out += [(f"helios-{n}", _helios(helios, n), POOLED) for n in (384, 512, 768)]
         out += [(f"helios-{n}-nodes", _helios(helios, n), NODES) for n in (256, 512)]
-    if traces_dir is not None and (traces_dir / "alibaba2023_gpu_nodes.csv").exists():
+    if traces_dir is not None and all((traces_dir / f).exists() for f in TRACE_FILES["alibaba"]):
         pods = traces_dir / "alibaba2023_pods_gpuspec33.csv"
         nodes = traces_dir / "alibaba2023_gpu_nodes.csv"
         out.append(("alibaba-97", lambda: (load_trace(pods, "alibaba2023"),
@@ -129,11 +147,12 @@ def judge(results: dict, no_wait_bound_s: float = math.nan) -> dict:
     failed = [k for k, bound in TARGETS.items() if not row[k] <= bound + 1e-9]
     if not row["lowest_mean_jct"]:
         failed.append("lowest_mean_jct")
+    row["failed"] = failed
     bound = _ratio(no_wait_bound_s, bf.mean_jct_s) if no_wait_bound_s == no_wait_bound_s \
         else math.nan
     row["no_wait_bound_vs_backfill"] = bound
     row["mean_target_feasible"] = not bound > TARGETS["mean_jct_vs_backfill"]
-    row["verdict"] = "met" if not failed else "failed: " + ", ".join(failed)
+    row["verdict"] = "met" if not failed else "failed: " + ", ".join(LABELS[k] for k in failed)
     if "mean_jct_vs_backfill" in failed and not row["mean_target_feasible"]:
         row["verdict"] += f" (mean infeasible: no-wait bound {bound:.2f}x)"
     return row
@@ -146,6 +165,11 @@ def robustness(traces_dir: Path | None, progress=None, *, only: Sequence[str] = 
     unknown names raise ``ValueError`` listing the known ones."""
     all_cases = cases(traces_dir)
     known = [c[0] for c in all_cases]
+    need = [n for n in only if n not in known and n in TRACE_CASES]
+    if need:
+        files = sorted({f for n in need for f in TRACE_FILES[TRACE_CASES[n]]})
+        raise ValueError(f"case(s) {', '.join(need)} need {', '.join(files)} in the traces "
+                         f"folder {traces_dir}; pass --traces DIR")
     unknown = [n for n in only if n not in known]
     if unknown:
         raise ValueError(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(known)}")

@@ -51,7 +51,11 @@ def test_reliability_and_bench_sched_csv(capfd, monkeypatch) -> None:
                    "--ckpt-stall-s", "10", "--restart-s", "300", "--csv"], capfd, monkeypatch)
     assert out.code == 0, out.stderr
     (rows,) = _blocks(out.stdout)
-    assert len(rows) >= 2 and all(len(r) == len(rows[0]) for r in rows)
+    assert rows[0] == ["quantity", "value", "unit", "note"]
+    assert all(len(r) == 4 for r in rows)
+    values = {r[0]: (float(r[1]), r[2]) for r in rows[1:]}
+    assert values["job MTBF"][1] == "s" and values["job MTBF"][0] > 0
+    assert values["ETTR"][1] == "fraction" and 0 < values["ETTR"][0] < 1
     out = run_cli(["bench", "sched", "--case", "synth-plan-1.0", "--csv"], capfd, monkeypatch)
     assert out.code == 0, out.stderr
     (rows,) = _blocks(out.stdout)

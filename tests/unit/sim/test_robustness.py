@@ -24,11 +24,11 @@ def test_verdict_met_only_when_every_target_holds() -> None:
     assert ok["mean_jct_vs_backfill"] == pytest.approx(0.8)
     tail = judge({"backfill": _res("backfill", 100, 50, 80),
                   "suanwang": _res("suanwang", 70, 51, 79)})
-    assert tail["verdict"] == "failed: p99_wait_vs_backfill"
+    assert tail["verdict"] == "failed: p99 wait" and tail["failed"] == ["p99_wait_vs_backfill"]
     beaten = judge({"backfill": _res("backfill", 100, 50, 80),
                     "fairshare": _res("fairshare", 60, 90, 90),
                     "suanwang": _res("suanwang", 70, 40, 70)})
-    assert beaten["verdict"] == "failed: lowest_mean_jct"
+    assert beaten["verdict"] == "failed: lowest mean"
     assert beaten["best_other_mean_jct"] == "fairshare"
     assert set(TARGETS) <= set(ok)
 
@@ -37,7 +37,7 @@ def test_no_wait_under_easy_is_not_a_lost_tail() -> None:
     row = judge({"backfill": _res("backfill", 100, 0, 0),
                  "suanwang": _res("suanwang", 100, 0, 0)})
     assert row["p99_wait_vs_backfill"] == 1.0 and row["max_wait_vs_backfill"] == 1.0
-    assert row["verdict"] == "failed: mean_jct_vs_backfill"
+    assert row["verdict"] == "failed: mean JCT"
 
 
 def test_case_runs_every_policy_and_ratios_match_its_numbers() -> None:
@@ -82,3 +82,30 @@ def test_no_wait_bound_known_answer_and_infeasible_mark() -> None:
                 no_wait_bound_s=95.0)
     assert not row["mean_target_feasible"]
     assert row["verdict"].endswith("(mean infeasible: no-wait bound 0.95x)")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--case", ","], ["'case'", "at least one case"]),
+    (["--case", " "], ["'case'", "at least one case"]),
+    (["--traces", "pyproject.toml", "--case", "synth-plan-1.0"], ["'traces'", "not a folder"]),
+])
+def test_bench_sched_bad_options_exit_2(args, words, capfd, monkeypatch) -> None:
+    out = run_cli(["bench", "sched", *args], capfd, monkeypatch)
+    assert_one_line_error(out)
+    assert all(w in out.stderr for w in words), out.stderr
+
+
+def test_trace_case_without_traces_says_which_files(tmp_path, capfd, monkeypatch) -> None:
+    out = run_cli(["bench", "sched", "--traces", str(tmp_path), "--case", "helios-512"], capfd,
+                  monkeypatch)
+    assert_one_line_error(out)
+    assert "helios_15k.csv" in out.stderr and "--traces" in out.stderr
+
+
+def test_skipped_trace_cases_are_reported(tmp_path, capfd, monkeypatch) -> None:
+    from suanwang.sim import robustness as rb
+
+    monkeypatch.setattr(rb, "cases", lambda traces_dir: [])  # nothing to run: the note only
+    out = run_cli(["bench", "sched", "--traces", str(tmp_path)], capfd, monkeypatch)
+    assert out.code == 0, out.stderr
+    assert "trace cases skipped" in out.stderr and "helios_15k.csv" in out.stderr
