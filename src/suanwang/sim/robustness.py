@@ -23,6 +23,7 @@ and what it costs at the tail.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -36,7 +37,9 @@ from suanwang.sim.traces.alibaba2023 import load_alibaba_nodes
 from suanwang.sim.traces.synthetic import synthetic_llm
 from suanwang.sim.workload import Workload
 
-Build = Callable[[], tuple[Workload, SimCluster]]
+Build = Callable[[int], tuple[Workload, SimCluster]]
+"""Builds a case's workload and cluster; the argument offsets the synthetic seed (trace cases
+ignore it)."""
 Case = tuple[str, Build, SimOptions]
 
 TARGETS = {"mean_jct_vs_backfill": 0.8, "p99_wait_vs_backfill": 1.0,
@@ -52,14 +55,14 @@ CONTENDED = SimOptions(node_aware=True, failures=True)
 
 
 def _helios(path: Path, gpus: int) -> Build:
-    return lambda: (load_trace(path, "dirlab"), homogeneous(gpus))
+    return lambda _seed: (load_trace(path, "dirlab"), homogeneous(gpus))
 
 
 def _demo(jobs: int, gpus: int, load: float, seed: int) -> Build:
-    def build() -> tuple[Workload, SimCluster]:
+    def build(offset: int) -> tuple[Workload, SimCluster]:
         cluster = scaled_accelerator_pools(load_cluster(None), gpus)
         capacity = max(int(sum(p.devices * p.speed for p in cluster.pools)), 1)
-        w = synthetic_llm(jobs, capacity, load=load, seed=seed,
+        w = synthetic_llm(jobs, capacity, load=load, seed=seed + offset,
                           centers=sorted({p.center for p in cluster.pools}),
                           max_size=max(p.devices for p in cluster.pools))
         return w, cluster
@@ -67,13 +70,13 @@ def _demo(jobs: int, gpus: int, load: float, seed: int) -> Build:
 
 
 def _synthetic(kind: str, load: float) -> Build:
-    def build() -> tuple[Workload, SimCluster]:
+    def build(offset: int) -> tuple[Workload, SimCluster]:
         if kind == "user":
-            w = synthetic_llm(6000, 512, load=load, seed=3, max_size=256, users=64,
+            w = synthetic_llm(6000, 512, load=load, seed=3 + offset, max_size=256, users=64,
                               user_sigma=0.5)
             w.priority = None
         else:
-            w = synthetic_llm(6000, 512, load=load, seed=2, max_size=256)
+            w = synthetic_llm(6000, 512, load=load, seed=2 + offset, max_size=256)
         if kind != "plan":
             w.estimate_s = None
         return w, homogeneous(512)
@@ -105,7 +108,7 @@ def cases(traces_dir: Path | None) -> list[Case]:
     if traces_dir is not None and all((traces_dir / f).exists() for f in TRACE_FILES["alibaba"]):
         pods = traces_dir / "alibaba2023_pods_gpuspec33.csv"
         nodes = traces_dir / "alibaba2023_gpu_nodes.csv"
-        out.append(("alibaba-97", lambda: (load_trace(pods, "alibaba2023"),
+        out.append(("alibaba-97", lambda _seed: (load_trace(pods, "alibaba2023"),
                                            scaled_accelerator_pools(load_alibaba_nodes(nodes),
                                                                     64)), POOLED))
     for load in (1.0, 1.4):
@@ -158,11 +161,47 @@ def judge(results: dict, no_wait_bound_s: float = math.nan) -> dict:
     return row
 
 
+def _case_row(name: str, build: Build, opts: SimOptions, names: list[str], seed: int) -> dict:
+    workload, cluster = build(seed)
+    res = {p: simulate(workload, cluster, get_policy(p), opts) for p in names}
+    ref = simulate(workload, cluster, sjf_unguarded(), opts)
+    bound = no_wait_mean_jct_s(workload, cluster)
+    bf = res["backfill"]
+    row = {"case": name, "seed": seed, "jobs": len(workload), "devices": cluster.devices,
+           "node_aware": opts.node_aware, "failures": opts.failures,
+           "finished": res["suanwang"].finished,
+           "policies": {p: {"mean_jct_s": r.mean_jct_s, "p99_wait_s": r.p99_wait_s,
+                            "max_wait_s": r.max_wait_s, "p99_jct_s": r.p99_jct_s,
+                            "utilization": r.utilization, "makespan_s": r.makespan_s}
+                        for p, r in res.items()},
+           "no_wait_mean_jct_s": bound,
+           "sjf_unguarded": {"mean_jct_vs_backfill": _ratio(ref.mean_jct_s, bf.mean_jct_s),
+                             "p99_wait_vs_backfill": _ratio(ref.p99_wait_s, bf.p99_wait_s),
+                             "max_wait_vs_backfill": _ratio(ref.max_wait_s, bf.max_wait_s)}}
+    row.update(judge(res, bound))
+    return row
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    """Per case over its seeds: the median of each target ratio and how many seeds met every
+    target (a single run of a chaotic schedule can land either side of a bound)."""
+    by_case: dict[str, list[dict]] = {}
+    for r in rows:
+        by_case.setdefault(r["case"], []).append(r)
+    return [{"case": case, "seeds": len(rs),
+             "met": sum(r["verdict"] == "met" for r in rs),
+             **{f"median_{k}": statistics.median(r[k] for r in rs) for k in TARGETS}}
+            for case, rs in by_case.items()]
+
+
 def robustness(traces_dir: Path | None, progress=None, *, only: Sequence[str] = (),
-               policies: Sequence[str] = tuple(POLICIES)) -> list[dict]:
-    """One row per case: every policy's mean JCT, p99 and max wait and utilization, and
-    :func:`judge`'s target row. ``only`` restricts to the named cases (all when empty);
-    unknown names raise ``ValueError`` listing the known ones."""
+               policies: Sequence[str] = tuple(POLICIES), seeds: int = 1) -> list[dict]:
+    """One row per case (and per seed of a synthetic case when ``seeds`` > 1: seeds offset
+    0 .. seeds-1; trace cases run once): every policy's mean JCT, p99 and max wait and
+    utilization, and :func:`judge`'s target row. ``only`` restricts to the named cases (all
+    when empty); unknown names raise ``ValueError`` listing the known ones."""
+    if seeds < 1:
+        raise ValueError(f"seeds must be >= 1 (got {seeds})")
     all_cases = cases(traces_dir)
     known = [c[0] for c in all_cases]
     need = [n for n in only if n not in known and n in TRACE_CASES]
@@ -178,26 +217,8 @@ def robustness(traces_dir: Path | None, progress=None, *, only: Sequence[str] = 
     for name, build, opts in all_cases:
         if only and name not in only:
             continue
-        workload, cluster = build()
-        res = {p: simulate(workload, cluster, get_policy(p), opts) for p in names}
-        ref = simulate(workload, cluster, sjf_unguarded(), opts)
-        bound = no_wait_mean_jct_s(workload, cluster)
-        row = {"case": name, "jobs": len(workload), "devices": cluster.devices,
-               "node_aware": opts.node_aware, "failures": opts.failures,
-               "finished": res["suanwang"].finished,
-               "policies": {p: {"mean_jct_s": r.mean_jct_s, "p99_wait_s": r.p99_wait_s,
-                                "max_wait_s": r.max_wait_s, "p99_jct_s": r.p99_jct_s,
-                                "utilization": r.utilization, "makespan_s": r.makespan_s}
-                            for p, r in res.items()},
-               "no_wait_mean_jct_s": bound,
-               "sjf_unguarded": {"mean_jct_vs_backfill": _ratio(ref.mean_jct_s,
-                                                                res["backfill"].mean_jct_s),
-                                 "p99_wait_vs_backfill": _ratio(ref.p99_wait_s,
-                                                                res["backfill"].p99_wait_s),
-                                 "max_wait_vs_backfill": _ratio(ref.max_wait_s,
-                                                                res["backfill"].max_wait_s)}}
-        row.update(judge(res, bound))
-        rows.append(row)
-        if progress is not None:
-            progress(name)
+        for seed in range(1 if name in TRACE_CASES else seeds):
+            rows.append(_case_row(name, build, opts, names, seed))
+            if progress is not None:
+                progress(name if seeds == 1 or name in TRACE_CASES else f"{name} seed {seed}")
     return rows

@@ -109,3 +109,24 @@ def test_skipped_trace_cases_are_reported(tmp_path, capfd, monkeypatch) -> None:
     out = run_cli(["bench", "sched", "--traces", str(tmp_path)], capfd, monkeypatch)
     assert out.code == 0, out.stderr
     assert "trace cases skipped" in out.stderr and "helios_15k.csv" in out.stderr
+
+
+def test_seeds_give_one_row_each_and_a_median_summary() -> None:
+    from suanwang.sim.robustness import summary
+
+    rows = robustness(None, only=["synth-user-1.0"], seeds=2, policies=("fifo",))
+    assert [r["seed"] for r in rows] == [0, 1]
+    assert rows[0]["policies"]["backfill"] != rows[1]["policies"]["backfill"]  # other workload
+    (s,) = summary(rows)
+    assert s["seeds"] == 2 and s["met"] == sum(r["verdict"] == "met" for r in rows)
+    assert s["median_mean_jct_vs_backfill"] == pytest.approx(
+        (rows[0]["mean_jct_vs_backfill"] + rows[1]["mean_jct_vs_backfill"]) / 2)
+    with pytest.raises(ValueError, match="seeds"):
+        robustness(None, only=["synth-user-1.0"], seeds=0)
+
+
+def test_bench_sched_seeds_zero_is_exit_2(capfd, monkeypatch) -> None:
+    out = run_cli(["bench", "sched", "--case", "synth-plan-1.0", "--seeds", "0"], capfd,
+                  monkeypatch)
+    assert_one_line_error(out)
+    assert "--seeds" in out.stderr
