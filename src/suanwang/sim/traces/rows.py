@@ -19,10 +19,11 @@ def open_text(path: str | Path) -> Iterator[Iterator[str]]:
     naming the file (and the line, for bytes that do not decode)."""
     p = Path(path)
     if p.is_dir():
-        raise ConfigError("is a directory; give a trace file (check the --trace path)",
-                          file=str(p))
+        raise ConfigError("is a directory; give a trace file (check the path given to "
+                          "--trace or --traces)", file=str(p))
     if not p.is_file():
-        raise ConfigError("trace file not found (check the --trace path)", file=str(p))
+        raise ConfigError("trace file not found (check the path given to --trace or --traces)",
+                          file=str(p))
     try:
         f = p.open(newline="", encoding="utf-8")
     except OSError as exc:
