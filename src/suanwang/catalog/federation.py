@@ -49,6 +49,7 @@ def _pool(item: object, *, file: str, entry: str, index: int) -> NodePool:
         price_per_device_hour=e.number("price_per_device_hour", minimum=0.0, strict=False),
         node_overhead_watts=e.number("node_overhead_watts", 0.0, minimum=0.0, strict=False),
         failure_rate_multiplier=e.number("failure_rate_multiplier", 1.0),
+        weight=e.number("weight", 0.0, minimum=0.0, strict=False),
     )
     e.finish()
     return pool

@@ -90,6 +90,10 @@ class NodePool:
     price_per_device_hour: float
     node_overhead_watts: float = 0.0  # CPUs, NICs, fans per node beyond the devices' TDP
     failure_rate_multiplier: float = 1.0  # the pool's own; the center's multiplies it
+    weight: float = 0.0
+    """Placement preference among pools equally good for a job: lower first (Slurm's node
+    ``Weight``). Give rare accelerator types a higher weight so that jobs able to run anywhere
+    leave them to the jobs constrained to them."""
 
     @property
     def devices(self) -> int:
@@ -110,6 +114,7 @@ class NodePool:
             "price_per_device_hour": self.price_per_device_hour,
             "node_overhead_watts": self.node_overhead_watts,
             "failure_rate_multiplier": self.failure_rate_multiplier,
+            "weight": self.weight,
         }
 
 

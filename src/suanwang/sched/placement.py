@@ -26,8 +26,9 @@ def choose_pool(state: ClusterState, job: JobView, free: Sequence[int], *,
 
     Score (lower is better): the predicted run :meth:`ClusterState.run_s` (WAN staging,
     restart cost when resuming, remaining estimate / speed), plus ``cost_weight_s`` seconds
-    per unit of predicted cost (device-hours x price). Ties go to the pool left with fewer
-    free devices (best fit, less fragmentation).
+    per unit of predicted cost (device-hours x price). Ties go to the pool with the lower
+    operator ``weight`` (Slurm's node ``Weight``: rare types kept for the jobs constrained to
+    them), then to the pool left with fewer free devices (best fit, less fragmentation).
     """
     n = job.num_devices
     pools = state.pools
@@ -42,7 +43,7 @@ def choose_pool(state: ClusterState, job: JobView, free: Sequence[int], *,
         fastest = max((state.speed(job, i) for i, p in enumerate(pools)
                        if p.devices >= n and allowed(job, p)), default=0.0)
     slowest_ok = fastest / MAX_SLOWDOWN
-    best, best_score, best_left = None, 0.0, 0
+    best, best_score, best_weight, best_left = None, 0.0, 0.0, 0
     for i, left in enumerate(free):
         left -= n
         if left < 0:
@@ -57,6 +58,6 @@ def choose_pool(state: ClusterState, job: JobView, free: Sequence[int], *,
         if cost_weight_s:
             score += cost_weight_s * n * score / 3600.0 * pool.price_per_device_hour
         if best is None or score < best_score - 1e-9 or (
-                abs(score - best_score) <= 1e-9 and left < best_left):
-            best, best_score, best_left = i, score, left
+                abs(score - best_score) <= 1e-9 and (pool.weight, left) < (best_weight, best_left)):
+            best, best_score, best_weight, best_left = i, score, pool.weight, left
     return best

@@ -61,6 +61,8 @@ class PoolView:
     ``speed`` is the relative training throughput per device (1.0 = the reference device); a job
     runs ``1/speed`` times as long here as on the reference. Price per device-hour is in the
     federation's currency; watts per device include node overhead, PUE is the center's.
+    ``weight``: among pools equally good for a job, lower weights are used first (Slurm's node
+    ``Weight``, set by the operator; see :func:`suanwang.sched.placement.choose_pool`).
     """
 
     name: str
@@ -72,6 +74,7 @@ class PoolView:
     price_per_device_hour: float = 0.0
     watts_per_device: float = 0.0
     pue: float = 1.0
+    weight: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

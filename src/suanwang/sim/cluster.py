@@ -76,7 +76,7 @@ def from_federation(fed: Federation, *, reference: str = REFERENCE_ACCELERATOR) 
                 devices_per_node=p.devices_per_node,
                 speed=pool_speed(p.accelerator.name, ref.name),
                 price_per_device_hour=p.price_per_device_hour,
-                watts_per_device=p.watts_per_device, pue=c.pue))
+                watts_per_device=p.watts_per_device, pue=c.pue, weight=p.weight))
     wan = {}
     for link in fed.links:
         bw = link.bits_per_s / 8.0
@@ -105,7 +105,8 @@ def scaled_accelerator_pools(cluster: SimCluster, devices: int) -> SimCluster:
                               devices=nodes * p.devices_per_node,
                               devices_per_node=p.devices_per_node, speed=p.speed,
                               price_per_device_hour=p.price_per_device_hour,
-                              watts_per_device=p.watts_per_device, pue=p.pue))
+                              watts_per_device=p.watts_per_device, pue=p.pue,
+                              weight=p.weight))
         mults.append(cluster.failure_multipliers[cluster.pools.index(p)]
                      if cluster.failure_multipliers else 1.0)
     return SimCluster(name=f"{cluster.name} x{devices / total:.1f}", pools=pools,

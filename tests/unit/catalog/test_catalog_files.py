@@ -162,3 +162,22 @@ def test_bad_model_file(tmp_path):
         {"name": "m", "layers": 2, "hidden": 100, "heads": 3, "vocab": 10}]}))
     with pytest.raises(ConfigError, match="model 'm': field 'heads': hidden 100 is not divisible"):
         load_models(path)
+
+
+def test_pool_weight_is_read_and_checked(tmp_path):
+    """A pool's placement ``weight`` (Slurm's node Weight) defaults to 0, is read from the file
+    and reaches the scheduler's pools; a negative weight names the field."""
+    from suanwang.sim.cluster import from_federation
+
+    doc = _demo_doc()
+    doc["centers"][0]["pools"][0]["weight"] = 5
+    fed = load_federation(_write(tmp_path, doc))
+    assert fed.centers[0].pools[0].weight == 5.0
+    assert all(p.weight == 0.0 for c in fed.centers[1:] for p in c.pools)
+    assert from_federation(fed).pools[0].weight == 5.0
+    doc["centers"][0]["pools"][0]["weight"] = -1
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    with pytest.raises(ConfigError) as err:
+        load_federation(_write(bad, doc))
+    assert "field 'weight'" in str(err.value)

@@ -63,3 +63,46 @@ def test_job_specific_speed_from_throughput_function():
     assert st.speed(job(2, 8), 2) == 5.0  # no model: the pool's generic speed
     assert choose_pool(st, j, [8, 8, 8]) == 1  # model does not fit on "tiny": never there
     assert choose_pool(st, j, [8, 0, 8]) == 0
+
+
+def test_placement_weight_breaks_ties_before_best_fit():
+    """Among pools equally good for a job, the lower operator weight wins over best fit; a
+    weight never beats a faster pool."""
+    from dataclasses import replace
+
+    rare = replace(pool(1, name="rare", accelerator="P100"), weight=10.0)
+    common = pool(8, name="common", accelerator="G2")
+    j = job(1, 1, est=3600.0)
+    assert choose_pool(state([replace(rare, weight=0.0), common]), j, [1, 8]) == 0  # best fit
+    assert choose_pool(state([rare, common]), j, [1, 8]) == 1  # the weight keeps "rare" free
+    assert choose_pool(state([rare, common]), j, [1, 0]) == 0  # still used when alone
+    fast_rare = replace(rare, speed=2.0)
+    assert choose_pool(state([fast_rare, common]), j, [1, 8]) == 0  # speed first
+
+
+def test_weights_keep_a_rare_type_free_for_its_constrained_jobs():
+    """The Alibaba-97 pattern in miniature (docs/scheduling.md): a long job that may run anywhere
+    lands on the single rare device by best fit and blocks the jobs that can only use it; with
+    the rare pool weighted, it goes to the common pool and they start at once."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from suanwang.sched.registry import get_policy
+    from suanwang.sim.cluster import SimCluster
+    from suanwang.sim.engine import SimOptions, simulate
+    from suanwang.sim.workload import Workload
+
+    w = Workload(name="rare", submit_s=np.array([0.0, 10.0, 100.0, 200.0]),
+                 runtime_s=np.array([360_000.0, 60.0, 60.0, 60.0]),
+                 num_devices=np.ones(4, np.int64), user=np.zeros(4, np.int64), users=["u"],
+                 estimate_s=np.array([360_000.0, 60.0, 60.0, 60.0]),
+                 constraint=np.array([-1, 0, 0, 0]), constraints=[frozenset({"P100"})])
+    rare = pool(1, name="rare", accelerator="P100")
+    common = pool(8, name="common", accelerator="G2")
+    for weight, max_wait in ((0.0, 350_000.0), (10.0, 0.0)):
+        cluster = SimCluster(name="c", pools=[replace(rare, weight=weight), common])
+        for name in ("backfill", "suanwang"):
+            r = simulate(w, cluster, get_policy(name), SimOptions())
+            assert (r.max_wait_s > max_wait) if weight == 0.0 else (r.max_wait_s == 0.0), \
+                (name, weight, r.max_wait_s)
