@@ -112,18 +112,8 @@ class RunningIndex:
         j = 0
         na, no = len(ahead), len(over)
         while True:
-            while k < na:
-                run = ahead[k][3]
-                jid = run.job.job_id
-                if live.get(jid) is run and jid not in taken:
-                    break
-                k += 1
-            while j < no:
-                run = over[j][3]
-                jid = run.job.job_id
-                if live.get(jid) is run and jid not in taken:
-                    break
-                j += 1
+            k = _next_live(ahead, k, live, taken)
+            j = _next_live(over, j, live, taken)
             if k < na:
                 a = (ahead[k][0], ahead[k][1])
                 if j < no:
@@ -139,3 +129,16 @@ class RunningIndex:
                 j += 1
             else:
                 return
+
+
+def _next_live(items: list, i: int, live: dict, taken: set[int]) -> int:
+    """The first index >= ``i`` of ``items`` (``(key, devices, seq, run)`` entries) whose run
+    is still running and not preempted in this pass; ``len(items)`` if none."""
+    n = len(items)
+    while i < n:
+        run = items[i][3]
+        jid = run.job.job_id
+        if live.get(jid) is run and jid not in taken:
+            return i
+        i += 1
+    return i

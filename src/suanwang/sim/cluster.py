@@ -9,7 +9,7 @@ that name their model get job-specific speeds from the same function (``ClusterS
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from suanwang.catalog import get_accelerator, load_federation
 from suanwang.core.errors import ConfigError
@@ -101,12 +101,7 @@ def scaled_accelerator_pools(cluster: SimCluster, devices: int) -> SimCluster:
     pools, mults = [], []
     for p in accel:
         nodes = max(1, round(p.devices / p.devices_per_node * devices / total))
-        pools.append(PoolView(name=p.name, center=p.center, accelerator=p.accelerator,
-                              devices=nodes * p.devices_per_node,
-                              devices_per_node=p.devices_per_node, speed=p.speed,
-                              price_per_device_hour=p.price_per_device_hour,
-                              watts_per_device=p.watts_per_device, pue=p.pue,
-                              weight=p.weight))
+        pools.append(replace(p, devices=nodes * p.devices_per_node))
         mults.append(cluster.failure_multipliers[cluster.pools.index(p)]
                      if cluster.failure_multipliers else 1.0)
     return SimCluster(name=f"{cluster.name} x{devices / total:.1f}", pools=pools,

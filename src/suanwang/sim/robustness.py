@@ -86,8 +86,11 @@ def _synthetic(kind: str, load: float) -> Build:
 TRACE_FILES = {"helios": ("helios_15k.csv",),
                "alibaba": ("alibaba2023_pods_gpuspec33.csv", "alibaba2023_gpu_nodes.csv")}
 """Files each family of trace cases needs in the traces folder."""
-TRACE_CASES = {**{name: "helios" for name in ("helios-384", "helios-512", "helios-768",
-                                              "helios-256-nodes", "helios-512-nodes")},
+HELIOS_POOLED = (384, 512, 768)
+HELIOS_NODES = (256, 512)
+"""GPU counts of the Helios cases (pooled; node-aware)."""
+TRACE_CASES = {**{f"helios-{n}": "helios" for n in HELIOS_POOLED},
+               **{f"helios-{n}-nodes": "helios" for n in HELIOS_NODES},
                "alibaba-97": "alibaba"}
 """Case name -> its trace family (the cases that exist only when the traces are found)."""
 
@@ -103,8 +106,8 @@ def cases(traces_dir: Path | None) -> list[Case]:
     out: list[Case] = []
     if traces_dir is not None and (traces_dir / "helios_15k.csv").exists():
         helios = traces_dir / "helios_15k.csv"
-        out += [(f"helios-{n}", _helios(helios, n), POOLED) for n in (384, 512, 768)]
-        out += [(f"helios-{n}-nodes", _helios(helios, n), NODES) for n in (256, 512)]
+        out += [(f"helios-{n}", _helios(helios, n), POOLED) for n in HELIOS_POOLED]
+        out += [(f"helios-{n}-nodes", _helios(helios, n), NODES) for n in HELIOS_NODES]
     if traces_dir is not None and all((traces_dir / f).exists() for f in TRACE_FILES["alibaba"]):
         pods = traces_dir / "alibaba2023_pods_gpuspec33.csv"
         nodes = traces_dir / "alibaba2023_gpu_nodes.csv"
@@ -151,8 +154,7 @@ def judge(results: dict, no_wait_bound_s: float = math.nan) -> dict:
     if not row["lowest_mean_jct"]:
         failed.append("lowest_mean_jct")
     row["failed"] = failed
-    bound = _ratio(no_wait_bound_s, bf.mean_jct_s) if no_wait_bound_s == no_wait_bound_s \
-        else math.nan
+    bound = math.nan if math.isnan(no_wait_bound_s) else _ratio(no_wait_bound_s, bf.mean_jct_s)
     row["no_wait_bound_vs_backfill"] = bound
     row["mean_target_feasible"] = not bound > TARGETS["mean_jct_vs_backfill"]
     row["verdict"] = "met" if not failed else "failed: " + ", ".join(LABELS[k] for k in failed)

@@ -121,6 +121,18 @@ def _state(p, jid):
         return repo.get_job(s, jid, tenant_id=None)
 
 
+def _ticks_until_started(p, mine, borrow) -> int:
+    """Controller ticks until ``mine`` leaves PENDING/ADMITTED (at most 40; the borrower
+    ``borrow``'s state is shown if it never does)."""
+    ticks = 0
+    while _state(p, mine).state in ("PENDING", "ADMITTED"):
+        assert ticks < 40, (_state(p, mine).state, _state(p, borrow).state)
+        p.ctl.tick()
+        ticks += 1
+        time.sleep(0.1)
+    return ticks
+
+
 def test_lease_reserves_lends_and_reclaims_by_preemption(platform):
     """local/CPU-local has 2 devices; the holder leases both. A non-preemptible job of another
     tenant waits; a preemptible one borrows the lease and is preempted when the holder's job
@@ -144,12 +156,7 @@ def test_lease_reserves_lends_and_reclaims_by_preemption(platform):
     with p.write() as s:
         mine = repo.create_job(s, tenant_id=holder, spec=_local("mine", "sleep 0.5")).id
         s.commit()
-    ticks = 0
-    while _state(p, mine).state in ("PENDING", "ADMITTED"):
-        assert ticks < 40, (_state(p, mine).state, _state(p, borrow).state)
-        p.ctl.tick()
-        ticks += 1
-        time.sleep(0.1)
+    ticks = _ticks_until_started(p, mine, borrow)
     # admit, preempt + stop the borrower, start: a few ticks, not the borrower's 60 s
     assert ticks <= 6 and time.time() - t0 < 30
     with p.read() as s:
@@ -193,12 +200,7 @@ def test_borrowed_lease_reclaimed_from_a_checkpointing_training_job(platform):
             "accelerator": "A100-SXM-40GB", "walltime_s": 600,
             "constraints": {"centers": ["tianjin-sc"]}}).id
         s.commit()
-    ticks = 0
-    while _state(p, mine).state in ("PENDING", "ADMITTED"):
-        assert ticks < 40, (_state(p, mine).state, _state(p, borrow).state)
-        p.ctl.tick()
-        ticks += 1
-        time.sleep(0.1)
+    ticks = _ticks_until_started(p, mine, borrow)
     assert ticks <= 6  # admit, preempt, the borrower stops, start
     jobs = _run(p, [mine, borrow], timeout=90)
     assert [j.state for j in jobs] == ["SUCCEEDED", "SUCCEEDED"]

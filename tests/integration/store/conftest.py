@@ -16,6 +16,19 @@ def db_url(request, tmp_path, tmp_path_factory) -> str:
 
 
 @pytest.fixture
+def s(db_url):
+    """A write session on a freshly migrated database, on each backend of ``db_url``."""
+    from suanwang.store.db import make_engine, session_factory
+    from suanwang.store.migrate import upgrade
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with session_factory(engine, write=True)() as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'store.db'}"
 

@@ -13,22 +13,11 @@ from suanwang.store import jobs
 from suanwang.store.billing import balance_of, place_hold, place_holds
 from suanwang.store.billing.hold_batch import HoldBatch
 from suanwang.store.billing.ledger import charge
-from suanwang.store.db import make_engine, session_factory
-from suanwang.store.migrate import upgrade
 from suanwang.store.models import LedgerEntry
 from suanwang.store.tenants import create_tenant
 
 SPEC = {"kind": "batch", "name": "h", "command": "true", "walltime_s": 60, "devices": 1}
 D = Decimal
-
-
-@pytest.fixture
-def s(db_url):
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    with session_factory(engine, write=True)() as session:
-        yield session
-    engine.dispose()
 
 
 def _world(s, tag: str):

@@ -3,23 +3,10 @@ tenant scope and every filter combination give what the rows say, on SQLite and 
 
 from __future__ import annotations
 
-import pytest
-
 from suanwang.store import jobs
-from suanwang.store.db import make_engine, session_factory
-from suanwang.store.migrate import upgrade
 from suanwang.store.tenants import create_tenant
 
 SPEC = {"kind": "batch", "name": "r", "command": "true", "walltime_s": 60, "devices": 1}
-
-
-@pytest.fixture
-def s(db_url):
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    with session_factory(engine, write=True)() as session:
-        yield session
-    engine.dispose()
 
 
 def test_job_rows_filters_and_scope(s):
