@@ -109,7 +109,12 @@ class ViewCache:
         return info.view if info is not None else None
 
     def running_view(self, job_id: int) -> JobView | None:
-        return self.queued_view(job_id)
+        """The view of a RUNNING job: its latest attempt is the current run, so ``restarts``
+        counts the attempts before it (the queued view counts them all, for the next one)."""
+        info = self._info.get(job_id)
+        if info is None or info.view is None:
+            return None
+        return replace(info.view, restarts=max(info.next_n - 1, 0))
 
     @staticmethod
     def plan_pools(job: Job) -> list[str]:

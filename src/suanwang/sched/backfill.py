@@ -34,7 +34,8 @@ class BackfillPass:
     """
 
     __slots__ = ("_ends", "cost_weight_s", "decisions", "free", "index", "max_reservations",
-                 "nodes", "now_s", "reservations", "started", "state", "taken", "total_free")
+                 "node_dev", "nodes", "now_s", "reservations", "started", "state", "taken",
+                 "total_free", "touched")
 
     def __init__(self, state: ClusterState, now_s: float, *, max_reservations: int = 1,
                  cost_weight_s: float = 0.0, running_index: RunningIndex | None = None) -> None:
@@ -50,6 +51,8 @@ class BackfillPass:
         self.decisions: list[Decision] = []
         self.started: list[tuple[int, float, int]] = []  # (pool, expected end, devices)
         self.taken: set[int] = set()
+        self.touched: set[int] = set()  # node-aware: pools this pass started a job on
+        self.node_dev: dict[int, list[int]] = {}  # node-aware: per-node free after releases
         self._ends: dict[int, list[tuple[float, int]]] | None = None
         self.index = running_index  # synced by the caller to (state, now_s), or None: scan
 
@@ -78,15 +81,34 @@ class BackfillPass:
         self.total_free -= n
         if self.nodes is not None:
             take_nodes(self.nodes[pool], n, self.state.pools[pool].devices_per_node)
+            self.touched.add(pool)
         self.decisions.append(Start(job.job_id, pool, n))
         self.started.append((pool, self.now_s + self.state.run_s(job, pool, est_s), n))
 
-    def release(self, job: JobView, pool: int) -> None:
-        """Count a preempted running job's devices as free in this pass (pooled count)."""
+    def release(self, job: JobView, pool: int,
+                nodes: tuple[tuple[int, int], ...] = ()) -> None:
+        """Count a preempted running job's devices as free in this pass; on a node-aware pass
+        also its ``nodes`` (``RunningView.nodes``; the pool must be one this pass has not
+        started a job on, so the per-node view is exact: :meth:`node_view`)."""
         self.taken.add(job.job_id)
         self._ends = None
         self.free[pool] += job.num_devices
         self.total_free += job.num_devices
+        if self.nodes is not None and nodes:
+            per = self.node_dev.setdefault(pool, list(self.state.node_devices[pool]))
+            counts = self.nodes[pool]
+            for node, take in nodes:
+                counts[per[node]] -= 1
+                per[node] += take
+                counts[per[node]] += 1
+
+    def node_view(self, pool: int) -> list[int] | None:
+        """Node-aware passes: free devices per node of ``pool`` as this pass sees them, or None
+        when that is not known exactly (the state has no ``node_devices``, or this pass already
+        started a job there: which node it took is the driver's choice)."""
+        if self.state.node_devices is None or pool in self.touched:
+            return None
+        return self.node_dev.get(pool) or list(self.state.node_devices[pool])
 
     def _pool_for(self, job: JobView, est_s: float) -> int | None:
         free = self.free

@@ -6,8 +6,9 @@ and apply only the driver's queue changes (:attr:`ClusterState.queue_log`) inste
 re-sorting a long queue on every event. The result is by construction the order a fresh sort
 gives: same items, same tuple comparison; a different epoch or a missing/foreign log triggers a
 full rebuild from the queue. Jobs are kept in one sorted list per gang size, so a pass can skip a
-whole size that cannot start (:meth:`OrderedQueue.merged`), and the heap of submission times
-gives the longest-waiting job in O(log n).
+whole size that cannot start (:meth:`OrderedQueue.merged`), and a heap of the never-interrupted
+jobs' submission times gives the longest-waiting ones in O(log n) each
+(:meth:`OrderedQueue.by_submission`).
 
 Items are tuples ``(*sort_key, job_id, id(job), job)``: ``job_id`` makes live items unique and
 ``id(job)`` separates a re-queued job from its stale entry, so the job itself is never compared.
@@ -38,7 +39,8 @@ class OrderedQueue:
     """The memo (one per policy object). Not thread-safe; a policy called from several threads
     should hold one per thread."""
 
-    __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "special", "stale")
+    __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "planned", "special",
+                 "stale")
 
     def __init__(self) -> None:
         self.epoch: Any = None
@@ -48,6 +50,7 @@ class OrderedQueue:
         self.groups: dict[int, list[Item]] = {}
         self.oldest: list[tuple[float, int, int, JobView]] = []
         self.special: dict[int, int] = {}  # per size: live jobs with a model or a constraint
+        self.planned = 0  # live jobs carrying a planner prediction (estimate_s)
         self.stale = 0
 
     def sync(self, queue: Queue, log, epoch: Any, item: Callable[[JobView], Item]) -> None:
@@ -64,12 +67,15 @@ class OrderedQueue:
                 self.stale += 1
                 if _special(old):
                     self.special[old.num_devices] -= 1
+                self.planned -= old.estimate_s is not None
             if job is not None:
                 live[jid] = job
                 if _special(job):
                     self.special[job.num_devices] = self.special.get(job.num_devices, 0) + 1
+                self.planned += job.estimate_s is not None
                 insort(groups.setdefault(job.num_devices, []), item(job))
-                heapq.heappush(oldest, (job.submit_s, jid, id(job), job))
+                if not job.restarts:
+                    heapq.heappush(oldest, (job.submit_s, jid, id(job), job))
         self.log_pos = len(log)
         if self.stale > (len(live) >> 1) + 32:
             self._compact()
@@ -85,9 +91,11 @@ class OrderedQueue:
         for items in groups.values():
             items.sort()
         self.groups = groups
-        self.oldest = [(j.submit_s, j.job_id, id(j), j) for j in self.live.values()]
+        self.oldest = [(j.submit_s, j.job_id, id(j), j) for j in self.live.values()
+                       if not j.restarts]
         heapq.heapify(self.oldest)
         self.stale = 0
+        self.planned = sum(j.estimate_s is not None for j in self.live.values())
         self.special = {}
         for j in self.live.values():
             if _special(j):
@@ -101,12 +109,21 @@ class OrderedQueue:
         heapq.heapify(self.oldest)
         self.stale = 0
 
-    def longest_waiting(self) -> JobView | None:
-        """The queued job submitted first (ties: lowest id)."""
+    def by_submission(self) -> Iterator[JobView]:
+        """Live jobs never interrupted (``restarts == 0``: the anchor's and the guard's
+        candidates) in submission order (ties: lowest id), lazily: a walk of the submission
+        heap that costs O(log k) per job taken, so a caller that stops early pays for what it
+        read, not for the queue."""
         oldest, live = self.oldest, self.live
-        while oldest and live.get(oldest[0][1]) is not oldest[0][3]:
-            heapq.heappop(oldest)
-        return oldest[0][3] if oldest else None
+        frontier = [(oldest[0], 0)] if oldest else []
+        size = len(oldest)
+        while frontier:
+            o, i = heapq.heappop(frontier)
+            for c in (2 * i + 1, 2 * i + 2):
+                if c < size:
+                    heapq.heappush(frontier, (oldest[c], c))
+            if live.get(o[1]) is o[3]:
+                yield o[3]
 
     def merged(self, skip_size: Callable[[int], bool]) -> Iterator[JobView]:
         """Live jobs in order (a k-way merge of the size groups). Before each job of size n the

@@ -18,7 +18,10 @@ from suanwang.sched.state import ClusterState, Queue
 class Policy(Protocol):
     """``name`` identifies it in results; ``preempts`` says it may return Preempt decisions (only
     ever for running jobs of LOWER priority than a queued job, which lets a driver skip calls
-    when no queued job fits and no such preemption is possible)."""
+    when no queued job fits and no such preemption is possible). A policy that may also preempt
+    running jobs of a queued job's OWN class (``suanwang``'s overdue guard) says so with a true
+    ``preempts_same_class`` attribute (read with ``getattr``, default False); drivers then ask
+    it whenever something runs on a pooled state, even if no queued gang fits."""
 
     name: str
     preempts: bool

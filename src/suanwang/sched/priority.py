@@ -13,12 +13,20 @@ preemption the job gets an EASY reservation as in :mod:`suanwang.sched.backfill`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from suanwang.sched.backfill import BackfillPass
 from suanwang.sched.decisions import Decision, Preempt
-from suanwang.sched.state import ClusterState, JobView, Queue, RunningView, allowed, checkpointed_s
+from suanwang.sched.state import (
+    ClusterState,
+    JobView,
+    Queue,
+    RunningView,
+    allowed,
+    checkpointed_s,
+    node_fits,
+)
 
 
 def preemption_cost_device_s(state: ClusterState, run: RunningView, now_s: float) -> float:
@@ -31,21 +39,67 @@ def preemption_cost_device_s(state: ClusterState, run: RunningView, now_s: float
     return (worked - saved + job.restart_cost_s) * job.num_devices
 
 
+def _node_victims(per_node: list[int] | None, cands: list[tuple[int, int, float, int, int]],
+                  need: int, per: int, running) -> list[tuple[int, int, float, int, int]] | None:
+    """The victims (taken greedily from ``cands``, then the unneeded dropped, costliest first)
+    whose nodes, freed, let a gang of ``need`` fit (:func:`node_fits`) on a pool whose nodes
+    have ``per_node`` free devices; None if none do. Candidates without ``nodes`` are skipped."""
+    if per_node is None:
+        return None
+    free = list(per_node)
+    counts = [0] * (per + 1)
+    for f in free:
+        counts[f] += 1
+
+    def move(jid: int, sign: int) -> None:
+        for node, take in running[jid].nodes:
+            counts[free[node]] -= 1
+            free[node] += sign * take
+            counts[free[node]] += 1
+
+    chosen = []
+    for cand in cands:
+        if not running[cand[3]].nodes:
+            continue
+        move(cand[3], 1)
+        chosen.append(cand)
+        if node_fits(counts, need, per):
+            break
+    else:
+        return None
+    for cand in sorted(chosen, key=lambda c: (-c[2], c[3])):
+        move(cand[3], -1)
+        if node_fits(counts, need, per):
+            chosen.remove(cand)
+        else:
+            move(cand[3], 1)
+    return chosen
+
+
 def choose_victims(state: ClusterState, job: JobView, free: list[int], now_s: float, *,
-                   taken: set[int], min_run_s: float) -> tuple[int, list[int]] | None:
+                   taken: set[int], min_run_s: float, same_class: bool = False,
+                   fresh_only: bool = False,
+                   node_view: Callable[[int], list[int] | None] | None = None,
+                   ) -> tuple[int, list[int]] | None:
     """The (pool, victim ids) freeing room for ``job`` at least cost, or None.
 
-    Per pool, candidates are taken greedily (lowest priority, fewest restarts, cheapest
-    first) until the gang fits; then victims that are not needed are dropped again, costliest
-    first, so no job is stopped without need.
+    Victims are preemptible running jobs of a lower class (``same_class``: of the job's own
+    class or lower) that ran at least ``min_run_s`` (``fresh_only``: and were never interrupted
+    before, ``restarts == 0``). Per pool, candidates are taken greedily (lowest priority, fewest
+    restarts, cheapest first) until the gang fits; then victims that are not needed are dropped
+    again, costliest first, so no job is stopped without need. ``node_view`` (node-aware
+    states): a pool's free devices per node, or None where preempting cannot be planned; the
+    gang must then fit by nodes (:func:`~suanwang.sched.state.node_fits`) on what the victims'
+    ``RunningView.nodes`` free.
     """
     best = None
     need = job.num_devices
+    top = job.priority + 1 if same_class else job.priority
     by_pool: dict[int, list[tuple[int, int, float, int, int]]] = {}
     for jid, run in state.running.items():
         v = run.job
-        if (jid in taken or not v.preemptible or v.priority >= job.priority
-                or now_s - run.start_s < min_run_s):
+        if (jid in taken or not v.preemptible or v.priority >= top
+                or now_s - run.start_s < min_run_s or (fresh_only and v.restarts)):
             continue
         by_pool.setdefault(run.pool, []).append(
             (v.priority, v.restarts, preemption_cost_device_s(state, run, now_s), jid,
@@ -55,6 +109,14 @@ def choose_victims(state: ClusterState, job: JobView, free: list[int], now_s: fl
         if pool.devices < need or not allowed(job, pool):
             continue
         cands.sort()
+        if node_view is not None:
+            picked = _node_victims(node_view(pool_idx), cands, need, pool.devices_per_node,
+                                   state.running)
+            if picked is not None:
+                cost = sum(c[2] for c in picked)
+                if best is None or cost < best[0]:
+                    best = (cost, pool_idx, [c[3] for c in picked])
+            continue
         have, chosen = free[pool_idx], []
         for cand in cands:
             if have >= need:
@@ -82,20 +144,28 @@ def lowest_running_priority(state: ClusterState) -> int | None:
 
 
 def try_preempt(bf: BackfillPass, job: JobView, *, min_run_s: float,
-                out: list[Decision]) -> bool:
+                out: list[Decision], same_class: bool = False, fresh_only: bool = False,
+                nodes: bool = False) -> bool:
     """Preempt lower-priority jobs to start ``job`` now, if some pool allows; True if started.
+    ``same_class`` and ``fresh_only`` widen/narrow the victims (:func:`choose_victims`).
+    ``nodes``: on a node-aware state, plan by nodes where the pass knows them exactly
+    (:meth:`BackfillPass.node_view`: the state has ``node_devices`` and the pool has no start
+    in this pass yet); without it, node-aware states are not handled.
 
     Appends the Preempt decisions to ``out``; the victims' devices count as free in the pass
     and they are excluded from later reservations (``bf.taken``); the start is recorded with
     its predicted end (``bf.started``), so a later reservation in the same pass is right. A
     preemption that would delay a reservation made earlier in the pass is not made.
-    Node-aware states are not handled (which nodes the victims free is not in the state), so
-    there this returns False and the job waits for its reservation.
+    Where it returns False the job waits for its reservation.
     """
+    node_view = None
     if bf.state.node_free is not None:
-        return False
+        if not nodes or bf.state.node_devices is None:
+            return False
+        node_view = bf.node_view
     plan = choose_victims(bf.state, job, bf.free, bf.now_s, taken=bf.taken,
-                          min_run_s=min_run_s)
+                          min_run_s=min_run_s, same_class=same_class, fresh_only=fresh_only,
+                          node_view=node_view)
     if plan is None:
         return False
     pool, victims = plan
@@ -118,7 +188,7 @@ def try_preempt(bf: BackfillPass, job: JobView, *, min_run_s: float,
         res[2] = extra
     for jid in victims:
         out.append(Preempt(jid))
-        bf.release(state.running[jid].job, pool)
+        bf.release(state.running[jid].job, pool, state.running[jid].nodes)
     bf.start(job, pool, est_s)
     return True
 

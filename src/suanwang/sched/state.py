@@ -79,11 +79,13 @@ class PoolView:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunningView:
-    """A running job: where, since when, and what the scheduler expects of it."""
+    """A running job: where, since when, and what the scheduler expects of it. ``nodes``
+    (node-aware drivers): the ``(node index in the pool, devices)`` pairs the run holds."""
 
     job: JobView
     pool: int
     start_s: float
+    nodes: tuple[tuple[int, int], ...] = ()
 
 
 class RuntimeEstimator(Protocol):
@@ -135,6 +137,10 @@ class ClusterState:
     ``running_log`` (optional): the same feed for ``running`` (``(job_id, run)`` on start,
     ``(job_id, None)`` on end, failure or preemption).
 
+    ``node_devices`` (optional, node-aware drivers that also set ``RunningView.nodes``): for
+    each pool, the free devices of each node by node index. With it a policy can tell which
+    nodes a preemption frees (:func:`suanwang.sched.priority.try_preempt`).
+
     The state is never written by a policy: everything derived here (``fastest_speed``) is
     computed once when the state is built, from ``pools``.
     """
@@ -153,6 +159,7 @@ class ClusterState:
     running_priorities: Mapping[int, int] | None = None
     queue_log: Sequence[tuple[int, JobView | None]] | None = None
     running_log: Sequence[tuple[int, RunningView | None]] | None = None
+    node_devices: Sequence[Sequence[int]] | None = None
     _sizes: tuple[int, ...] = field(default=(), init=False, repr=False, compare=False)
     _fastest: tuple[float, ...] = field(default=(), init=False, repr=False, compare=False)
 

@@ -40,6 +40,7 @@ Parameters and why they have these values: docs/scheduling.md ("the suanwang rul
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -47,7 +48,7 @@ from suanwang.sched.backfill import BackfillPass
 from suanwang.sched.decisions import Decision
 from suanwang.sched.ordered_queue import OrderedQueue
 from suanwang.sched.placement import MAX_SLOWDOWN
-from suanwang.sched.priority import backfill_in_order
+from suanwang.sched.priority import backfill_in_order, try_preempt
 from suanwang.sched.running_index import RunningIndex
 from suanwang.sched.state import ClusterState, JobView, Queue, node_fits
 
@@ -90,6 +91,8 @@ class SuanwangPolicy:
     preempts: bool = True
     min_run_s: float = 600.0
     reorder_period_s: float = 300.0
+    preempt_after_s: float = 2 * DAY_S
+    guard_batch: int = 4
     _memo: OrderedQueue = field(default_factory=OrderedQueue, compare=False, repr=False)
     _running: RunningIndex = field(default_factory=RunningIndex, compare=False, repr=False)
 
@@ -116,15 +119,69 @@ class SuanwangPolicy:
 
         return (t, id(est), getattr(est, "version", 0), skill, base_s), item
 
+    @property
+    def preempts_same_class(self) -> bool:
+        """Whether the overdue guard may preempt jobs of a queued job's own class
+        (:class:`~suanwang.sched.policy.Policy`)."""
+        return self.preempts and self.guard_batch > 0 and math.isfinite(self.preempt_after_s)
+
     def _anchor(self, job: JobView | None, now_s: float) -> JobView | None:
         return job if job is not None and now_s - job.submit_s >= self.patience_s else None
 
-    def order(self, state: ClusterState, queue: Queue, now_s: float) -> list[JobView]:
-        """The queue in the order this policy considers it (see the module docstring); a fresh
-        computation (no memo), the reference the incremental path is tested against."""
+    def _overdue(self, job: JobView, now_s: float) -> bool:
+        """Whether the preemption guard starts ``job`` now (module docstring, rule 4)."""
+        return (job.restarts == 0 and job.estimate_s is not None
+                and now_s - job.submit_s >= self.preempt_after_s)
+
+    def _guarded(self, state: ClusterState, queue: Queue, now_s: float, *,
+                 memo: OrderedQueue | None = None) -> list[JobView]:
+        """The overdue jobs the guard tries this pass, oldest first (none on a node-aware
+        state without ``node_devices``: there it cannot plan by nodes); ``memo``: a memo
+        synced to ``queue``."""
+        if self.guard_batch <= 0 or not self.preempts or (
+                state.node_free is not None and state.node_devices is None):
+            return []
+        if memo is not None:
+            if not memo.planned:
+                return []
+            due, cutoff = [], now_s - self.preempt_after_s
+            for job in memo.by_submission():
+                if job.submit_s > cutoff or len(due) >= self.guard_batch:
+                    break
+                if self._overdue(job, now_s):
+                    due.append(job)
+            return due
+        due = sorted((j for j in queue if self._overdue(j, now_s)),
+                     key=lambda j: (j.submit_s, j.job_id))
+        return due[:self.guard_batch]
+
+    def _guard(self, bf: BackfillPass, due: list[JobView], out: list[Decision]) -> set[int]:
+        """Start each overdue job where it fits, else by preempting never-interrupted running
+        jobs of its own or a lower class; the first that cannot start either way gets the
+        pass's EASY reservation (it drains). Returns the ids handled (started or reserved)."""
+        handled = set()
+        for job in due:
+            if bf.consider(job, reserve=False) or try_preempt(
+                    bf, job, min_run_s=self.min_run_s, out=out, same_class=True,
+                    fresh_only=True, nodes=True):
+                handled.add(job.job_id)
+            elif not bf.reservations:
+                bf.reserve(job)
+                handled.add(job.job_id)
+        return handled
+
+    def order(self, state: ClusterState, queue: Queue, now_s: float,
+              exclude: Collection[int] = ()) -> list[JobView]:
+        """The queue (less the job ids in ``exclude``: started by the guard) in the order this
+        policy considers it (see the module docstring); a fresh computation (no memo), the
+        reference the incremental path is tested against. The anchor is the longest-waiting
+        job never interrupted (``restarts == 0``)."""
         _, item = self._keyer(state, now_s)
+        if exclude:
+            queue = [j for j in queue if j.job_id not in exclude]
         keyed = sorted(item(job) for job in queue)
-        first = min(queue, key=lambda j: (j.submit_s, j.job_id), default=None)
+        first = min((j for j in queue if j.restarts == 0),
+                    key=lambda j: (j.submit_s, j.job_id), default=None)
         head = self._anchor(first, now_s)
         if head is None:
             return [it[-1] for it in keyed]
@@ -140,13 +197,24 @@ class SuanwangPolicy:
             # A short queue: a fresh sort is cheaper than the memo (which catches up later).
             bf = BackfillPass(state, now_s, cost_weight_s=self.cost_weight_s,
                               running_index=index)
-            return backfill_in_order(bf, self.order(state, queue, now_s),
-                                     min_run_s=self.min_run_s, preempts=self.preempts)
+            out: list[Decision] = []
+            done = self._guard(bf, self._guarded(state, queue, now_s), out)
+            ordered = self.order(state, queue, now_s, done)
+            return out + backfill_in_order(bf, ordered, min_run_s=self.min_run_s,
+                                           preempts=self.preempts)
         epoch, item = self._keyer(state, now_s)
         memo = self._memo
         memo.sync(queue, state.queue_log, epoch, item)
-        head = self._anchor(memo.longest_waiting(), now_s)
         bf = BackfillPass(state, now_s, cost_weight_s=self.cost_weight_s, running_index=index)
+        out = []
+        done = self._guard(bf, self._guarded(state, queue, now_s, memo=memo), out)
+        head = None
+        for job in memo.by_submission():
+            if now_s - job.submit_s < self.patience_s:
+                break
+            if job.job_id not in done:
+                head = job
+                break
         # Whole sizes may be skipped once the reservation is made, if the pass cannot gain
         # devices later (it gains them only by preempting, never on node-aware states).
         prunable = state.node_free is not None or not self.preempts
@@ -177,6 +245,9 @@ class SuanwangPolicy:
             return not fits
 
         ordered = memo.merged(skip_size)
+        if done:
+            ordered = (j for j in ordered if j.job_id not in done)
         if head is not None:
             ordered = chain((head,), (j for j in ordered if j is not head))
-        return backfill_in_order(bf, ordered, min_run_s=self.min_run_s, preempts=self.preempts)
+        return out + backfill_in_order(bf, ordered, min_run_s=self.min_run_s,
+                                       preempts=self.preempts)

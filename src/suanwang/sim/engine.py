@@ -195,6 +195,7 @@ class _Sim:
             tenant_devices=self.tenant_devices, shares=opts.shares,
             wan_bytes_per_s=cluster.wan_bytes_per_s, throughput=throughput,
             node_free=self.nodes.counts if self.nodes is not None else None,
+            node_devices=self.nodes.free if self.nodes is not None else None,
             running_priorities=self.running_prio, queue_log=self.queue_log,
             running_log=self.running_log)
         self.queue: dict[int, JobView] = {}
@@ -208,6 +209,9 @@ class _Sim:
         self.reliability = FailureModel(cluster, seed=opts.seed)
         self.failures = self.reliability if opts.failures else None
         self.preempts_possible = bool(getattr(policy, "preempts", False))
+        # A same-class preemption (the suanwang guard) is possible whenever something runs.
+        self.same_class = (self.preempts_possible
+                           and bool(getattr(policy, "preempts_same_class", False)))
         self.busy = 0
         self.timeline: list[tuple[float, int]] = []
         self.events = 0
@@ -317,7 +321,9 @@ class _Sim:
         tau = self.reliability.checkpoint_interval_s(d.pool, n, self.w.checkpoint_stall_s)
         if jv.checkpoint_interval_s != tau:
             jv = replace(jv, checkpoint_interval_s=tau)
-        run = self.running[i] = RunningView(job=jv, pool=d.pool, start_s=t)
+        run = self.running[i] = RunningView(
+            job=jv, pool=d.pool, start_s=t,
+            nodes=tuple(self.nodes.alloc[i]) if self.nodes is not None else ())
         self.running_log.append((i, run))
         if jv.preemptible:
             _inc(self.running_prio, jv.priority)
@@ -356,7 +362,7 @@ class _Sim:
             return
         if min(self.size_count) > self.total_free and not (
                 self.preempts_possible and self.running_prio
-                and max(self.queued_prio) > min(self.running_prio)):
+                and (self.same_class or max(self.queued_prio) > min(self.running_prio))):
             return  # no gang fits and no preemption is allowed: every policy returns nothing
         decisions = self.policy.decide(self.state, queue.values(), t)
         starts = []
@@ -386,13 +392,15 @@ class _Sim:
             if self._queue_t == self._queue_t:  # not NaN: queue length since the last instant
                 self.queue_area += len(self.queue) * (t - self._queue_t)
             self._queue_t = t
+            changed = False  # an instant with only stale events (of preempted runs) is no event
             while heap and heap[0][0] <= t:
                 _, _, kind, j, ep = heapq.heappop(heap)
                 if kind == _TICK:
-                    tick_pending = False
+                    tick_pending, changed = False, True
                     continue
                 if ep != self.epoch.get(j, 0):
                     continue
+                changed = True
                 self.events += 1
                 if kind == _END:
                     self._end(j, t)
@@ -410,6 +418,9 @@ class _Sim:
                     self.log.rejected(i)
                 i += 1
                 self.events += 1
+                changed = True
+            if not changed:
+                continue
             if t >= next_call:
                 self._decide(t)
                 next_call = t + interval

@@ -46,3 +46,20 @@ def test_without_the_anchor_it_starves_until_the_stream_ends():
     # the large job waiting until the stream is over, which is why the anchor exists.
     start, last_arrival = _first_start(SuanwangPolicy(patience_s=float("inf")))
     assert start > 0.9 * last_arrival
+
+
+def test_overdue_guard_starts_it_at_its_bound_by_preemption():
+    # The anchor off, the overdue guard on at PATIENCE_S: the large job (planner prediction,
+    # node-aware cluster) starts at the first scheduling call after it is due (arrivals come
+    # every 40 s), by preempting the short jobs holding its nodes, without waiting for a drain.
+    policy = SuanwangPolicy(patience_s=float("inf"), preempt_after_s=PATIENCE_S, min_run_s=0.0)
+    start, _ = _first_start(policy)
+    assert PATIENCE_S <= start <= PATIENCE_S + 40.0
+
+
+def test_overdue_guard_drains_when_it_may_not_preempt():
+    # The short jobs never run min_run_s (600 s), so none may be preempted: the overdue job
+    # holds the EASY reservation instead and starts once the running short jobs end.
+    policy = SuanwangPolicy(patience_s=float("inf"), preempt_after_s=PATIENCE_S)
+    start, _ = _first_start(policy)
+    assert PATIENCE_S <= start <= PATIENCE_S + SHORT_S + 40.0

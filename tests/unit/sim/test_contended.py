@@ -1,10 +1,11 @@
 """The contended bench case at a small size, checked against an independent brute-force replay.
 
 The replay below shares no code with the engine's event loop, node bookkeeping or the policy's
-memo: at every event instant it rebuilds the whole state from plain per-node records, asks the
-policy's reference order (:meth:`SuanwangPolicy.order`, a fresh sort) through the plain pass
-(:func:`preemptive_backfill`), places gangs on nodes by scanning them, and draws failures from
-its own :class:`FailureModel` with the same seed. Same decisions => same start and end times.
+memo: at every event instant it rebuilds the whole state from plain per-node records (no queue
+or running feed, so the policy takes its fresh path: :meth:`SuanwangPolicy.order`, a fresh sort,
+through a plain pass, after the overdue guard), applies preemptions (requeued from their last
+checkpoint), places gangs on nodes by scanning them, and draws failures from its own
+:class:`FailureModel` with the same seed. Same decisions => same start and end times.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 import pytest
 
 from suanwang.sched.decisions import Preempt
-from suanwang.sched.priority import preemptive_backfill
 from suanwang.sched.state import ClusterState, JobView, RunningView, checkpointed_s
 from suanwang.sched.suanwang_policy import SHORT_QUEUE, SuanwangPolicy
 from suanwang.sim.bench import bench_case, bench_sim
@@ -33,12 +33,12 @@ def _place(free: list[int], n: int, per_node: int) -> list[tuple[int, int]]:
     return [(k, min(per_node, n - per_node * i)) for i, k in enumerate(whole)]
 
 
-def brute_force(workload, cluster, *, seed: int, patience_s: float):
-    """Replay; returns (first start, end) per job."""
+def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_after_s: float):
+    """Replay; returns (first start, end, preemptions) per job."""
     pools = cluster.pools
     nodes = [[p.devices_per_node] * (p.devices // p.devices_per_node) for p in pools]
     fm = FailureModel(cluster, seed=seed)
-    policy = SuanwangPolicy(patience_s=patience_s)
+    policy = SuanwangPolicy(patience_s=patience_s, preempt_after_s=preempt_after_s)
     n_jobs = len(workload)
     submit = workload.submit_s.tolist()
     users = [workload.users[u] for u in workload.user.tolist()]
@@ -47,21 +47,29 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float):
     running: dict[int, dict] = {}  # id -> view, pool, start, alloc, event time, kind, seq
     first = [math.nan] * n_jobs
     end = [math.nan] * n_jobs
-    i, seq = 0, 0
+    i, seq, preemptions = 0, 0, 0
+
+    def stop(jid: int, t: float) -> None:
+        """Free a run's nodes and requeue it from its last checkpoint."""
+        r = running.pop(jid)
+        for node, k in r["alloc"]:
+            nodes[r["pool"]][node] += k
+        _, saved = checkpointed_s(r["job"], t - r["start"], r["over"])
+        jv = r["job"]
+        queue[jid] = JobView(**{**_fields(jv), "done_s": jv.done_s + saved * pools[
+            r["pool"]].speed, "restarts": jv.restarts + 1})
+
     while i < n_jobs or running:
         t = min([submit[i] if i < n_jobs else math.inf, *(r["at"] for r in running.values())])
         for jid in sorted((j for j, r in running.items() if r["at"] <= t),
                           key=lambda j: (running[j]["at"], running[j]["seq"])):
-            r = running.pop(jid)
-            for node, k in r["alloc"]:
-                nodes[r["pool"]][node] += k
-            if r["kind"] == "end":
+            if running[jid]["kind"] == "end":
+                r = running.pop(jid)
+                for node, k in r["alloc"]:
+                    nodes[r["pool"]][node] += k
                 end[jid] = t
             else:
-                _, saved = checkpointed_s(r["job"], t - r["start"], r["over"])
-                jv = r["job"]
-                queue[jid] = JobView(**{**_fields(jv), "done_s": jv.done_s + saved * pools[
-                    r["pool"]].speed, "restarts": jv.restarts + 1})
+                stop(jid, t)
         while i < n_jobs and submit[i] <= t:
             queue[i] = JobView(job_id=i, user=users[i], tenant=tenants[i],
                                num_devices=int(workload.num_devices[i]), submit_s=submit[i],
@@ -71,10 +79,14 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float):
             i += 1
         state = _state(pools, nodes, running)
         ordered = sorted(queue.values(), key=lambda j: (j.submit_s, j.job_id))
-        decisions = preemptive_backfill(state, policy.order(state, ordered, t), t,
-                                        min_run_s=policy.min_run_s)
-        assert not any(isinstance(d, Preempt) for d in decisions)  # node-aware: none
+        decisions = policy.decide(state, ordered, t)
         for d in decisions:
+            if isinstance(d, Preempt):
+                stop(d.job_id, t)
+                preemptions += 1
+        for d in decisions:
+            if isinstance(d, Preempt):
+                continue
             jv = queue.pop(d.job_id)
             p = pools[d.pool]
             alloc = _place(nodes[d.pool], jv.num_devices, p.devices_per_node)
@@ -95,7 +107,7 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float):
                 first[d.job_id] = t
             running[d.job_id] = {"job": jv, "pool": d.pool, "start": t, "alloc": alloc,
                                  "at": at, "kind": kind, "seq": seq, "over": over}
-    return first, end
+    return first, end, preemptions
 
 
 def _fields(jv: JobView) -> dict:
@@ -110,21 +122,31 @@ def _state(pools, nodes, running) -> ClusterState:
         for f in ns:
             counts[f] += 1
         node_free.append(counts)
-    views = {j: RunningView(job=r["job"], pool=r["pool"], start_s=r["start"])
+    views = {j: RunningView(job=r["job"], pool=r["pool"], start_s=r["start"],
+                            nodes=tuple(r["alloc"]))
              for j, r in running.items()}
-    return ClusterState(pools=pools, free=free, running=views, node_free=node_free)
+    return ClusterState(pools=pools, free=free, running=views, node_free=node_free,
+                        node_devices=[list(ns) for ns in nodes])
 
 
-@pytest.mark.parametrize("patience_s", [6 * 86400.0, 4 * 3600.0])
-def test_contended_case_matches_brute_force_replay(patience_s):
+@pytest.mark.parametrize(("patience_s", "preempt_after_s"),
+                         [(6 * 86400.0, 2 * 86400.0), (4 * 3600.0, 2 * 86400.0),
+                          (6 * 86400.0, 6 * 3600.0)])
+def test_contended_case_matches_brute_force_replay(patience_s, preempt_after_s):
     workload, cluster, opts = bench_case(jobs=1000, gpus=400, load=1.6, seed=4, contended=True)
     # 30x the catalog failure rates, so this small case sees many failures and restarts.
     cluster.failure_multipliers = [30.0 * m for m in cluster.failure_multipliers]
-    sim = _Sim(workload, cluster, SuanwangPolicy(patience_s=patience_s), opts)
+    policy = SuanwangPolicy(patience_s=patience_s, preempt_after_s=preempt_after_s)
+    sim = _Sim(workload, cluster, policy, opts)
     sim.run()
-    first, end = brute_force(workload, cluster, seed=opts.seed, patience_s=patience_s)
+    first, end, preemptions = brute_force(workload, cluster, seed=opts.seed,
+                                          patience_s=patience_s,
+                                          preempt_after_s=preempt_after_s)
     assert sim.log.first_start == pytest.approx(first, rel=1e-9, abs=1e-6)
     assert sim.log.end == pytest.approx(end, rel=1e-9, abs=1e-6)
+    assert sim.log.preemptions == preemptions
+    if preempt_after_s < 86400.0:
+        assert preemptions > 0  # the guard preempted by nodes, and the replay agreed
     assert sim.log.failures > 10  # failures were drawn and replayed
     assert sim.queue_peak > 2 * SHORT_QUEUE  # long enough for the memoized path
 
