@@ -16,8 +16,8 @@ waits under EASY has no tail to lose (ratios of 0 waits are reported as 1.0).
 Two references say how far a case lets any policy go: the no-wait lower bound on mean JCT
 (:func:`suanwang.sim.bounds.no_wait_mean_jct_s`; above 0.8x EASY's mean, the mean target is
 infeasible for every policy) and ``sjf-unguarded`` — shortest predicted device-time first with
-no starvation guard (no anchor, no aging): roughly how much mean JCT ordering alone can win,
-and what it costs at the tail.
+no starvation guard (no anchor, no aging, no overdue guard): roughly how much mean JCT ordering
+alone can win, and what it costs at the tail.
 """
 
 from __future__ import annotations
@@ -127,9 +127,10 @@ def _ratio(a: float, b: float) -> float:
 
 
 def sjf_unguarded() -> SuanwangPolicy:
-    """The reference policy: ``suanwang``'s shortest-first order without its starvation guard."""
+    """The reference policy: ``suanwang``'s shortest-first order without its starvation guards
+    (no anchor, no aging, no overdue guard)."""
     return SuanwangPolicy(name="sjf-unguarded", patience_s=math.inf, age_half_life_s=0.0,
-                          aging_factor=math.inf)
+                          aging_factor=math.inf, preempt_after_s=math.inf)
 
 
 def judge(results: dict, no_wait_bound_s: float = math.nan) -> dict:
@@ -174,7 +175,8 @@ def _case_row(name: str, build: Build, opts: SimOptions, names: list[str], seed:
            "finished": res["suanwang"].finished,
            "policies": {p: {"mean_jct_s": r.mean_jct_s, "p99_wait_s": r.p99_wait_s,
                             "max_wait_s": r.max_wait_s, "p99_jct_s": r.p99_jct_s,
-                            "utilization": r.utilization, "makespan_s": r.makespan_s}
+                            "utilization": r.utilization, "makespan_s": r.makespan_s,
+                            "preemptions": r.preemptions, "ettr": r.ettr}
                         for p, r in res.items()},
            "no_wait_mean_jct_s": bound,
            "sjf_unguarded": {"mean_jct_vs_backfill": _ratio(ref.mean_jct_s, bf.mean_jct_s),
