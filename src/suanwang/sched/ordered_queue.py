@@ -39,8 +39,8 @@ class OrderedQueue:
     """The memo (one per policy object). Not thread-safe; a policy called from several threads
     should hold one per thread."""
 
-    __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "planned", "special",
-                 "stale")
+    __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "oldest_planned",
+                 "planned", "special", "stale")
 
     def __init__(self) -> None:
         self.epoch: Any = None
@@ -49,6 +49,7 @@ class OrderedQueue:
         self.live: dict[int, JobView] = {}
         self.groups: dict[int, list[Item]] = {}
         self.oldest: list[tuple[float, int, int, JobView]] = []
+        self.oldest_planned: list[tuple[float, int, int, JobView]] = []  # ... with estimate_s
         self.special: dict[int, int] = {}  # per size: live jobs with a model or a constraint
         self.planned = 0  # live jobs carrying a planner prediction (estimate_s)
         self.stale = 0
@@ -75,7 +76,10 @@ class OrderedQueue:
                 self.planned += job.estimate_s is not None
                 insort(groups.setdefault(job.num_devices, []), item(job))
                 if not job.restarts:
-                    heapq.heappush(oldest, (job.submit_s, jid, id(job), job))
+                    entry = (job.submit_s, jid, id(job), job)
+                    heapq.heappush(oldest, entry)
+                    if job.estimate_s is not None:
+                        heapq.heappush(self.oldest_planned, entry)
         self.log_pos = len(log)
         if self.stale > (len(live) >> 1) + 32:
             self._compact()
@@ -94,6 +98,8 @@ class OrderedQueue:
         self.oldest = [(j.submit_s, j.job_id, id(j), j) for j in self.live.values()
                        if not j.restarts]
         heapq.heapify(self.oldest)
+        self.oldest_planned = [o for o in self.oldest if o[3].estimate_s is not None]
+        heapq.heapify(self.oldest_planned)
         self.stale = 0
         self.planned = sum(j.estimate_s is not None for j in self.live.values())
         self.special = {}
@@ -107,14 +113,17 @@ class OrderedQueue:
                        if (kept := [it for it in items if live.get(it[-3]) is it[-1]])}
         self.oldest = [o for o in self.oldest if live.get(o[1]) is o[3]]
         heapq.heapify(self.oldest)
+        self.oldest_planned = [o for o in self.oldest_planned if live.get(o[1]) is o[3]]
+        heapq.heapify(self.oldest_planned)
         self.stale = 0
 
-    def by_submission(self) -> Iterator[JobView]:
-        """Live jobs never interrupted (``restarts == 0``: the anchor's and the guard's
-        candidates) in submission order (ties: lowest id), lazily: a walk of the submission
-        heap that costs O(log k) per job taken, so a caller that stops early pays for what it
-        read, not for the queue."""
-        oldest, live = self.oldest, self.live
+    def by_submission(self, *, planned: bool = False) -> Iterator[JobView]:
+        """Live jobs never interrupted (``restarts == 0``: the anchor's candidates; with
+        ``planned``, only those carrying a planner prediction: the overdue guard's) in
+        submission order (ties: lowest id), lazily: a walk of the heap that costs O(log k)
+        per job taken, so a caller that stops early pays for what it read, not for the
+        queue."""
+        oldest, live = (self.oldest_planned if planned else self.oldest), self.live
         frontier = [(oldest[0], 0)] if oldest else []
         size = len(oldest)
         while frontier:

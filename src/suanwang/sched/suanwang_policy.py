@@ -1,6 +1,8 @@
-"""``suanwang``: the default policy — shortest predicted device-time first, and a protected
-EASY reservation for any job that has waited longer than a patience bound, so short jobs win on
-the mean and no job waits without bound.
+"""``suanwang``: the default policy — shortest predicted device-time first, a protected EASY
+reservation for a job that has waited longer than a patience bound, and an overdue guard that
+starts a planned job within a bound by preemption, so short jobs win on the mean and no job
+waits for its first start without bound (a preempted job's wait to resume has no bound of its
+own: it climbs the order by age).
 
 1. Higher ``priority`` classes first; a blocked job may preempt running jobs of a LOWER class,
    checkpoint-aware (:mod:`suanwang.sched.priority`).
@@ -18,7 +20,8 @@ the mean and no job waits without bound.
 3. **The anchor (no starvation).** Aging alone lifts a large job over a stream of small ones
    only after ``age_half_life_s x log2(key ratio)`` (weeks: its device-time key is hundreds of
    times larger), with no bound that holds under every load. So once the longest-waiting job
-   (highest class first) has waited ``patience_s``, it is considered before everyone else: it
+   never interrupted (earliest submission, any class) has waited ``patience_s``, it is
+   considered before everyone else: it
    starts if it fits, else it holds the one EASY reservation (shadow time on the pool where it
    can start soonest), and no other job may start if, by its prediction, it would delay that
    reservation (Lifka 1995; Mu'alem & Feitelson, TPDS 2001). Jobs become the anchor oldest
@@ -26,13 +29,22 @@ the mean and no job waits without bound.
    drain (the bound tested in ``tests/unit/sched/test_starvation.py``). This is the age factor
    of Slurm's multifactor priority saturating at ``PriorityMaxAge`` (default 7 days), made a
    hard reservation instead of a weight.
-4. **Predictions gated by measured skill.** Below ``min_skill`` (the estimator's forecast skill,
+4. **The overdue guard.** A never-started job carrying a planner prediction
+   (``JobView.estimate_s``) that has waited ``preempt_after_s`` is tried just before the pass
+   reaches its class (after higher classes and the anchor, so they keep their reservation):
+   it starts where it fits, else by checkpoint-aware preemption of never-interrupted running
+   jobs of its own or a lower class (:func:`~suanwang.sched.priority.try_preempt` with
+   ``same_class`` and ``fresh_only``; by nodes on node-aware states), else it takes the pass's
+   reservation if none is held; ``guard_batch`` such jobs per pass, oldest first. Only for
+   planner predictions: with history predictions it fired on mispredicted jobs and cost mean
+   JCT (measurements in docs/scheduling.md).
+5. **Predictions gated by measured skill.** Below ``min_skill`` (the estimator's forecast skill,
    :attr:`UserHistoryEstimator.skill`), jobs without a planner prediction go in arrival order
    (plain EASY). Above it, the prediction is blended geometrically with the know-nothing
    baseline (geometric mean of completed runs) by the skill ``s``:
    ``log e = s log(pred) + (1 - s) log(baseline)``, so a half-skilled predictor moves the order
    half way. Planner predictions carried on the job (``JobView.estimate_s``) are used as is.
-5. Placement: fastest/cheapest pool that fits, WAN-aware (:func:`choose_pool`).
+6. Placement: fastest/cheapest pool that fits, WAN-aware (:func:`choose_pool`).
 
 Parameters and why they have these values: docs/scheduling.md ("the suanwang rule").
 """
@@ -40,7 +52,7 @@ Parameters and why they have these values: docs/scheduling.md ("the suanwang rul
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
 
@@ -74,7 +86,9 @@ class SuanwangPolicy:
     """Shortest predicted device-time first (skill-gated predictions, response-ratio aging
     and exponential age with half-life ``age_half_life_s``; 0 = off),
     a protected EASY reservation for the longest-waiting job once it waited ``patience_s``,
-    checkpoint-aware preemption of lower priority classes (rule and sources: module docstring).
+    the overdue guard (``preempt_after_s`` seconds, ``guard_batch`` jobs per pass; inf or 0 =
+    off), checkpoint-aware preemption of lower priority classes (rule and sources: module
+    docstring). All times in seconds.
 
     ``reorder_period_s``: the aging term is evaluated at the start of the current period
     (``floor(now / period) x period``), as Slurm recomputes priorities every
@@ -129,63 +143,53 @@ class SuanwangPolicy:
         return job if job is not None and now_s - job.submit_s >= self.patience_s else None
 
     def _overdue(self, job: JobView, now_s: float) -> bool:
-        """Whether the preemption guard starts ``job`` now (module docstring, rule 4)."""
+        """Whether the overdue guard tries to start ``job`` now (rule 4 of the module
+        docstring): never started, a planner prediction, waited ``preempt_after_s``."""
         return (job.restarts == 0 and job.estimate_s is not None
                 and now_s - job.submit_s >= self.preempt_after_s)
 
-    def _guarded(self, state: ClusterState, queue: Queue, now_s: float, *,
-                 memo: OrderedQueue | None = None) -> list[JobView]:
-        """The overdue jobs the guard tries this pass, oldest first (none on a node-aware
-        state without ``node_devices``: there it cannot plan by nodes); ``memo``: a memo
-        synced to ``queue``."""
-        if self.guard_batch <= 0 or not self.preempts or (
-                state.node_free is not None and state.node_devices is None):
-            return []
-        if memo is not None:
-            if not memo.planned:
-                return []
-            due, cutoff = [], now_s - self.preempt_after_s
-            for job in memo.by_submission():
-                if job.submit_s > cutoff or len(due) >= self.guard_batch:
-                    break
-                if self._overdue(job, now_s):
-                    due.append(job)
-            return due
-        due = sorted((j for j in queue if self._overdue(j, now_s)),
-                     key=lambda j: (j.submit_s, j.job_id))
-        return due[:self.guard_batch]
+    def _guarding(self, state: ClusterState) -> bool:
+        """The guard may act on this state (not on a node-aware one without ``node_devices``:
+        there it cannot plan preemptions by nodes)."""
+        return self.guard_batch > 0 and self.preempts and (
+            state.node_free is None or state.node_devices is not None)
 
-    def _guard(self, bf: BackfillPass, due: list[JobView], out: list[Decision]) -> set[int]:
-        """Start each overdue job where it fits, else by preempting never-interrupted running
-        jobs of its own or a lower class; the first that cannot start either way gets the
-        pass's EASY reservation (it drains). Returns the ids handled (started or reserved)."""
-        handled = set()
-        for job in due:
-            if bf.consider(job, reserve=False) or try_preempt(
-                    bf, job, min_run_s=self.min_run_s, out=out, same_class=True,
-                    fresh_only=True, nodes=True):
-                handled.add(job.job_id)
-            elif not bf.reservations:
-                bf.reserve(job)
-                handled.add(job.job_id)
-        return handled
-
-    def order(self, state: ClusterState, queue: Queue, now_s: float,
-              exclude: Collection[int] = ()) -> list[JobView]:
-        """The queue (less the job ids in ``exclude``: started by the guard) in the order this
-        policy considers it (see the module docstring); a fresh computation (no memo), the
-        reference the incremental path is tested against. The anchor is the longest-waiting
-        job never interrupted (``restarts == 0``)."""
+    def _fresh(self, state: ClusterState, queue: Queue, now_s: float
+               ) -> tuple[JobView | None, list[JobView], list[JobView]]:
+        """(anchor, the rest in order, the overdue jobs the guard tries), by a fresh sort."""
         _, item = self._keyer(state, now_s)
-        if exclude:
-            queue = [j for j in queue if j.job_id not in exclude]
         keyed = sorted(item(job) for job in queue)
         first = min((j for j in queue if j.restarts == 0),
                     key=lambda j: (j.submit_s, j.job_id), default=None)
         head = self._anchor(first, now_s)
-        if head is None:
-            return [it[-1] for it in keyed]
-        return [head, *(it[-1] for it in keyed if it[-1] is not head)]
+        rest = [it[-1] for it in keyed if it[-1] is not head]
+        due: list[JobView] = []
+        if self._guarding(state):
+            due = sorted((j for j in queue if j is not head and self._overdue(j, now_s)),
+                         key=lambda j: (j.submit_s, j.job_id))[:self.guard_batch]
+        return head, rest, due
+
+    def order(self, state: ClusterState, queue: Queue, now_s: float) -> list[JobView]:
+        """The queue in the order this policy considers it (see the module docstring): the
+        anchor (the longest-waiting job never interrupted, once it waited ``patience_s``),
+        then the rest; a fresh computation (no memo), the reference the incremental path is
+        tested against. The overdue guard's jobs are tried at the start of their class."""
+        head, rest, _ = self._fresh(state, queue, now_s)
+        return rest if head is None else [head, *rest]
+
+    def _start_overdue(self, bf: BackfillPass, job: JobView, out: list[Decision]) -> bool:
+        """Rule 4 for one overdue job: start it where it fits, else by preempting running
+        jobs of its own or a lower class that were never interrupted; else, if the pass has
+        no reservation yet, reserve for it. True if started or reserved (the pass then skips
+        it)."""
+        if bf.consider(job, reserve=False) or try_preempt(
+                bf, job, min_run_s=self.min_run_s, out=out, same_class=True,
+                fresh_only=True, nodes=True):
+            return True
+        if not bf.reservations:
+            bf.reserve(job)
+            return True
+        return False
 
     def decide(self, state: ClusterState, queue: Queue, now_s: float) -> list[Decision]:
         index = None
@@ -193,28 +197,37 @@ class SuanwangPolicy:
             index = self._running
             index.sync(state, now_s, (id(state.estimator),
                                       getattr(state.estimator, "version", 0)))
+        out: list[Decision] = []
         if state.queue_log is None or len(queue) <= SHORT_QUEUE:
             # A short queue: a fresh sort is cheaper than the memo (which catches up later).
             bf = BackfillPass(state, now_s, cost_weight_s=self.cost_weight_s,
                               running_index=index)
-            out: list[Decision] = []
-            done = self._guard(bf, self._guarded(state, queue, now_s), out)
-            ordered = self.order(state, queue, now_s, done)
-            return out + backfill_in_order(bf, ordered, min_run_s=self.min_run_s,
-                                           preempts=self.preempts)
+            head, rest, due = self._fresh(state, queue, now_s)
+            guard = _OverdueGuard(self, bf, due, out)
+            ordered = guard.stream(rest)
+            if head is not None:
+                ordered = chain((head,), ordered)
+            decisions = backfill_in_order(bf, ordered, min_run_s=self.min_run_s,
+                                          preempts=self.preempts)
+            return out + decisions
         epoch, item = self._keyer(state, now_s)
         memo = self._memo
         memo.sync(queue, state.queue_log, epoch, item)
         bf = BackfillPass(state, now_s, cost_weight_s=self.cost_weight_s, running_index=index)
-        out = []
-        done = self._guard(bf, self._guarded(state, queue, now_s, memo=memo), out)
         head = None
         for job in memo.by_submission():
             if now_s - job.submit_s < self.patience_s:
                 break
-            if job.job_id not in done:
-                head = job
-                break
+            head = job
+            break
+        due = []
+        if self._guarding(state) and memo.planned:
+            for job in memo.by_submission(planned=True):
+                if now_s - job.submit_s < self.preempt_after_s or len(due) >= self.guard_batch:
+                    break
+                if job is not head:
+                    due.append(job)
+        guard = _OverdueGuard(self, bf, due, out)
         # Whole sizes may be skipped once the reservation is made, if the pass cannot gain
         # devices later (it gains them only by preempting, never on node-aware states).
         prunable = state.node_free is not None or not self.preempts
@@ -224,8 +237,8 @@ class SuanwangPolicy:
         seen = [-1]
 
         def skip_size(n: int) -> bool:
-            if not (prunable and bf.reservations):
-                return False
+            if not (prunable and bf.reservations) or guard.pending:
+                return False  # (the guard may still gain devices by preempting)
             if n > bf.total_free:
                 return True
             if seen[0] != len(bf.decisions):  # free devices changed: recheck fits
@@ -244,10 +257,48 @@ class SuanwangPolicy:
                     for i, f in enumerate(bf.free))
             return not fits
 
-        ordered = memo.merged(skip_size)
-        if done:
-            ordered = (j for j in ordered if j.job_id not in done)
+        ordered = guard.stream(j for j in memo.merged(skip_size) if j is not head)
         if head is not None:
-            ordered = chain((head,), (j for j in ordered if j is not head))
-        return out + backfill_in_order(bf, ordered, min_run_s=self.min_run_s,
-                                       preempts=self.preempts)
+            ordered = chain((head,), ordered)
+        decisions = backfill_in_order(bf, ordered, min_run_s=self.min_run_s,
+                                      preempts=self.preempts)
+        return out + decisions
+
+
+class _OverdueGuard:
+    """One pass's overdue guard (rule 4): the overdue jobs of a class are tried just before the
+    pass reaches that class's first job in its order (so higher classes, and the anchor, come
+    first and keep their reservation), oldest first within a class; the jobs it started or
+    reserved for are then skipped. ``out`` collects its Preempt decisions."""
+
+    __slots__ = ("bf", "due", "handled", "k", "out", "policy")
+
+    def __init__(self, policy: SuanwangPolicy, bf: BackfillPass, due: list[JobView],
+                 out: list[Decision]) -> None:
+        self.policy, self.bf, self.out = policy, bf, out
+        self.due = sorted(due, key=lambda j: (-j.priority, j.submit_s, j.job_id))
+        self.k = 0
+        self.handled: set[int] = set()
+
+    @property
+    def pending(self) -> bool:
+        """Overdue jobs not tried yet (the pass may still gain devices by preempting)."""
+        return self.k < len(self.due)
+
+    def _run_to(self, priority: float) -> None:
+        due = self.due
+        while self.k < len(due) and due[self.k].priority >= priority:
+            job = due[self.k]
+            self.k += 1
+            if self.policy._start_overdue(self.bf, job, self.out):
+                self.handled.add(job.job_id)
+
+    def stream(self, jobs: Iterable[JobView]) -> Iterator[JobView]:
+        """``jobs`` (in the pass's order, classes descending) with the guard run before each
+        class and the jobs it handled left out."""
+        for job in jobs:
+            if self.k < len(self.due):
+                self._run_to(job.priority)
+            if job.job_id not in self.handled:
+                yield job
+        self._run_to(-math.inf)

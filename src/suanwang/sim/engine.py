@@ -347,6 +347,7 @@ class _Sim:
         _, saved_wall = checkpointed_s(jv, held, self.run_overhead.pop(i))
         self.epoch[i] = self.epoch.get(i, 0) + 1
         self.log.interrupted(failed=failed, lost_device_s=(held - saved_wall) * jv.num_devices)
+        self.log.requeued(i, t)
         nv = replace(jv, done_s=jv.done_s + saved_wall * speed, restarts=jv.restarts + 1)
         self._enqueue(nv, requeue=True)
 

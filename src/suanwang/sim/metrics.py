@@ -1,7 +1,9 @@
 """Per-job log of a simulation and the summary metrics computed from it.
 
 * JCT (job completion time) = end - submit; queueing delay (wait) = first start - submit;
-  the tail: p99 and max wait, and the number of jobs that waited longer than 7 days.
+  the tail: p99 and max wait, and the number of jobs that waited longer than 7 days. Queued
+  time = all the time a job spent in the queue, before its first start and after each
+  preemption or failure until it resumed (p99 and max): the wait a preempted job also pays.
 * bounded slowdown = JCT / max(run, 10 s) (Feitelson et al., JSSPP'97), run = the job's true
   run time on a speed-1.0 device (the same denominator for every policy); mean and p99.
 * per-size-class mean JCT: gangs of 1, 2-8, 9-64 and > 64 devices (CPU-only jobs with 0
@@ -37,6 +39,8 @@ class JobLog:
         self.submit = [nan] * n
         self.first_start = [nan] * n
         self.end = [nan] * n
+        self.queued = [0.0] * n  # seconds in the queue over all attempts
+        self._since = [nan] * n  # when the job last entered the queue
         self.busy_device_s = 0.0
         self.unproductive_device_s = 0.0
         self.cost = 0.0
@@ -48,10 +52,16 @@ class JobLog:
 
     def submitted(self, i: int, t: float) -> None:
         self.submit[i] = t
+        self._since[i] = t
+
+    def requeued(self, i: int, t: float) -> None:
+        """Job ``i`` re-entered the queue at ``t`` (preempted or failed)."""
+        self._since[i] = t
 
     def started(self, i: int, t: float) -> None:
         if self.first_start[i] != self.first_start[i]:  # NaN: first start
             self.first_start[i] = t
+        self.queued[i] += t - self._since[i]
 
     def add_run(self, device_s: float, pool: PoolView) -> None:
         self.busy_device_s += device_s
@@ -107,6 +117,8 @@ class SimResult:
     size_class_mean_jct_s: dict[str, float | None] = field(default_factory=dict)
     mean_queue_len: float = 0.0
     peak_queue_len: int = 0
+    p99_queued_s: float = 0.0
+    max_queued_s: float = 0.0
 
     def to_dict(self) -> dict:
         return {
@@ -122,6 +134,7 @@ class SimResult:
             "p99_bounded_slowdown": self.p99_bounded_slowdown,
             "size_class_mean_jct_s": dict(self.size_class_mean_jct_s),
             "mean_queue_len": self.mean_queue_len, "peak_queue_len": self.peak_queue_len,
+            "p99_queued_s": self.p99_queued_s, "max_queued_s": self.max_queued_s,
             "wall_s": self.wall_s, "events": self.events,
         }
 
@@ -134,6 +147,7 @@ def summarize(policy: str, log: JobLog, cluster, workload, *, wall_s: float, eve
     done = ~np.isnan(end)
     jct = end[done] - submit[done]
     wait = start[done] - submit[done]
+    queued = np.asarray(log.queued, dtype=float)[done]
     devices = cluster.devices
     makespan = float(end[done].max() - np.nanmin(submit)) if done.any() else 0.0
 
@@ -162,4 +176,6 @@ def summarize(policy: str, log: JobLog, cluster, workload, *, wall_s: float, eve
         constraints_dropped=log.constraints_dropped,
         mean_bounded_slowdown=stat(bsld, np.mean),
         p99_bounded_slowdown=stat(bsld, lambda a: np.percentile(a, 99)),
-        size_class_mean_jct_s=classes)
+        size_class_mean_jct_s=classes,
+        p99_queued_s=stat(queued, lambda a: np.percentile(a, 99)),
+        max_queued_s=stat(queued, np.max))

@@ -1,6 +1,7 @@
 """The overdue guard of ``suanwang``: a never-started job with a planner prediction that has
 waited ``preempt_after_s`` starts at once, by checkpoint-aware preemption of never-interrupted
-jobs of its own or a lower class; by nodes on node-aware states."""
+jobs of its own or a lower class; by nodes on node-aware states; after the higher classes and
+the anchor in the pass."""
 
 from __future__ import annotations
 
@@ -49,6 +50,47 @@ def test_guard_never_takes_a_higher_class():
     assert SuanwangPolicy(patience_s=INF).decide(st, [job(9, 8, submit=DUE)], 0.0) == []
 
 
+def test_a_higher_class_goes_before_the_guard():
+    # V (class 0, submitted after B) runs. The class-1 job H may preempt it and does; the
+    # overdue class-0 job B is tried only after H's class, and then finds no victim.
+    v = run(_ckpt(1, 8), start=-7000.0)
+    st = state([pool(8)], [v])
+    q = [job(9, 8, submit=DUE), job(10, 8, priority=1, submit=-5.0)]
+    assert SuanwangPolicy(patience_s=INF).decide(st, q, 0.0) == [Preempt(1), Start(10, 0, 8)]
+
+
+def test_anchor_keeps_the_reservation(monkeypatch):
+    # The anchor A (history prediction, waited 7 days, 16 devices) and an overdue planned B
+    # (16 devices) both wait for R; B may not preempt R (it ran less than min_run_s). The one
+    # EASY reservation is A's, as the anchor's starvation bound says.
+    import suanwang.sched.suanwang_policy as sp
+
+    passes = []
+
+    class Recording(sp.BackfillPass):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            passes.append(self)
+
+    monkeypatch.setattr(sp, "BackfillPass", Recording)
+    r = run(_ckpt(1, 8, submit=-8 * DAY_S), start=-300.0)
+    st = state([pool(16)], [r])
+    anchor = job(20, 16, est=None, submit=-7 * DAY_S)
+    q = [anchor, job(21, 16, submit=DUE), job(22, 8, est=200_000.0, submit=-1.0)]
+    assert SuanwangPolicy().decide(st, q, 0.0) == []
+    assert [res[3] for res in passes[-1].reservations] == [20]
+
+
+def test_guard_never_starts_a_job_on_a_pool_placement_would_refuse():
+    # The only victim runs on a pool 10x slower than the fast one (placement's cap is 4x):
+    # the guard does not preempt it to start the overdue job there.
+    fast = pool(8, name="fast")
+    slow = pool(8, name="slow", speed=0.1, accelerator="T4")
+    st = state([fast, slow], [run(_ckpt(1, 8), start=-300.0),  # ran < min_run_s: kept
+                              run(_ckpt(2, 8), start=-7000.0, pool_idx=1)])
+    assert SuanwangPolicy(patience_s=INF).decide(st, [job(9, 8, submit=DUE)], 0.0) == []
+
+
 def test_node_aware_guard_frees_a_whole_node_not_the_cheapest_devices():
     # Two 8-device nodes. Node 0: A (4, just checkpointed: cheapest) + C (4); node 1: B (4)
     # + 4 free. An 8-device gang needs one whole node: stopping A frees 4 + 4 devices on
@@ -82,15 +124,18 @@ def test_by_submission_lists_never_interrupted_jobs_oldest_first():
 
 
 def _blocked(preempt_after_s: float) -> _Sim:
-    """One 8-device node. Job 0 (8 devices, 100,000 s) starts at once; job 1 (8 devices,
-    100 s) arrives at 1 s; more 8-device jobs arrive every 1000 s: no queued gang ever fits,
-    so only a same-class preemption can start job 1 before job 0 ends."""
+    """One 8-device node, 8-device gangs. A (1,000 s) runs from 0 s; J (predicted 50,000 s,
+    runs 100 s) arrives at 1 s; V (predicted 700 s, runs 100,000 s) at 2 s goes first when A
+    ends (shortest first) and overruns; more jobs (predicted 100,000 s) arrive every 1000 s
+    from 3000 s. No queued gang ever fits again, so only a same-class preemption of V (which
+    overtook J) can start J before V ends."""
     n = 12
-    submit = np.concatenate([[0.0, 1.0], 1000.0 * np.arange(1, n - 1)])
-    runtime = np.concatenate([[100_000.0, 100.0], np.full(n - 2, 100.0)])
+    submit = np.concatenate([[0.0, 1.0, 2.0], 1000.0 * np.arange(3, n)])
+    runtime = np.concatenate([[1000.0, 100.0, 100_000.0], np.full(n - 3, 100.0)])
+    estimate = np.concatenate([[1000.0, 50_000.0, 700.0], np.full(n - 3, 100_000.0)])
     wl = Workload(name="blocked", submit_s=submit, runtime_s=runtime,
                   num_devices=np.full(n, 8), user=np.zeros(n, dtype=np.int64), users=["u"],
-                  estimate_s=runtime.copy())
+                  estimate_s=estimate)
     sim = _Sim(wl, homogeneous(8), SuanwangPolicy(patience_s=INF,
                                                   preempt_after_s=preempt_after_s),
                SimOptions(node_aware=True))
@@ -100,7 +145,9 @@ def _blocked(preempt_after_s: float) -> _Sim:
 
 def test_engine_asks_the_guard_even_when_no_gang_fits():
     sim = _blocked(3600.0)
-    # Due at 3601 s; the engine next calls the policy at the 4000 s arrival.
+    assert sim.log.first_start[2] == 1000.0  # V overtook J
+    # J is due at 3601 s; the engine next calls the policy at the 4000 s arrival.
     assert sim.log.first_start[1] == 4000.0
-    assert sim.log.preemptions >= 1
+    assert sim.log.preemptions == 1
     assert _blocked(INF).log.first_start[1] >= 100_000.0
+

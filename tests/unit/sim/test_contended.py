@@ -34,7 +34,7 @@ def _place(free: list[int], n: int, per_node: int) -> list[tuple[int, int]]:
 
 
 def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_after_s: float):
-    """Replay; returns (first start, end, preemptions) per job."""
+    """Replay; returns (first start, end per job, preemptions, time queued per job)."""
     pools = cluster.pools
     nodes = [[p.devices_per_node] * (p.devices // p.devices_per_node) for p in pools]
     fm = FailureModel(cluster, seed=seed)
@@ -48,6 +48,8 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_afte
     first = [math.nan] * n_jobs
     end = [math.nan] * n_jobs
     i, seq, preemptions = 0, 0, 0
+    since = [math.nan] * n_jobs  # when each job last entered the queue
+    queued = [0.0] * n_jobs  # its time queued so far (all attempts)
 
     def stop(jid: int, t: float) -> None:
         """Free a run's nodes and requeue it from its last checkpoint."""
@@ -56,6 +58,7 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_afte
             nodes[r["pool"]][node] += k
         _, saved = checkpointed_s(r["job"], t - r["start"], r["over"])
         jv = r["job"]
+        since[jid] = t
         queue[jid] = JobView(**{**_fields(jv), "done_s": jv.done_s + saved * pools[
             r["pool"]].speed, "restarts": jv.restarts + 1})
 
@@ -76,6 +79,7 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_afte
                                priority=int(workload.priority[i]),
                                estimate_s=float(workload.estimate_s[i]),
                                restart_cost_s=workload.restart_cost_s)
+            since[i] = submit[i]
             i += 1
         state = _state(pools, nodes, running)
         ordered = sorted(queue.values(), key=lambda j: (j.submit_s, j.job_id))
@@ -105,9 +109,10 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_afte
             seq += 1
             if math.isnan(first[d.job_id]):
                 first[d.job_id] = t
+            queued[d.job_id] += t - since[d.job_id]
             running[d.job_id] = {"job": jv, "pool": d.pool, "start": t, "alloc": alloc,
                                  "at": at, "kind": kind, "seq": seq, "over": over}
-    return first, end, preemptions
+    return first, end, preemptions, queued
 
 
 def _fields(jv: JobView) -> dict:
@@ -139,12 +144,13 @@ def test_contended_case_matches_brute_force_replay(patience_s, preempt_after_s):
     policy = SuanwangPolicy(patience_s=patience_s, preempt_after_s=preempt_after_s)
     sim = _Sim(workload, cluster, policy, opts)
     sim.run()
-    first, end, preemptions = brute_force(workload, cluster, seed=opts.seed,
-                                          patience_s=patience_s,
-                                          preempt_after_s=preempt_after_s)
+    first, end, preemptions, queued = brute_force(workload, cluster, seed=opts.seed,
+                                                  patience_s=patience_s,
+                                                  preempt_after_s=preempt_after_s)
     assert sim.log.first_start == pytest.approx(first, rel=1e-9, abs=1e-6)
     assert sim.log.end == pytest.approx(end, rel=1e-9, abs=1e-6)
     assert sim.log.preemptions == preemptions
+    assert sim.log.queued == pytest.approx(queued, rel=1e-9, abs=1e-6)
     if preempt_after_s < 86400.0:
         assert preemptions > 0  # the guard preempted by nodes, and the replay agreed
     assert sim.log.failures > 10  # failures were drawn and replayed

@@ -316,6 +316,9 @@ def test_sched_interval_coalesces_calls_and_finishes_everything():
     coarse = Recorder(get_policy("suanwang"))
     r1 = simulate(wl, homogeneous(64), coarse, SimOptions(sched_interval_s=600.0))
     assert r0.finished == r1.finished == 500
-    assert len(coarse.calls) < len(every.calls)
+    # At most one call per 600 s window (the every-event run may call less: it skips
+    # instants where nothing can start, which differ between the two runs).
+    assert len(coarse.calls) <= r1.makespan_s / 600.0 + 1
+    assert len(coarse.calls) < r1.events
     times = [c[2] for c in coarse.calls]
     assert all(b - a >= 600.0 - 1e-6 for a, b in itertools.pairwise(times))  # float sums

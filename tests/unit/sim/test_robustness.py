@@ -13,7 +13,8 @@ from tests.unit.cli.test_bad_input import assert_one_line_error, run_cli
 
 def _res(policy: str, mean: float, p99w: float, maxw: float) -> SimpleNamespace:
     return SimpleNamespace(policy=policy, mean_jct_s=mean, p99_wait_s=p99w, max_wait_s=maxw,
-                           p99_jct_s=mean * 3, makespan_s=1000.0)
+                           p99_jct_s=mean * 3, makespan_s=1000.0, p99_queued_s=p99w,
+                           max_queued_s=maxw)
 
 
 def test_verdict_met_only_when_every_target_holds() -> None:
