@@ -4,8 +4,8 @@ starts a planned job within a bound by preemption, so short jobs win on the mean
 waits for its first start without bound (a preempted job's wait to resume has no bound of its
 own: it climbs the order by age).
 
-1. Higher ``priority`` classes first; a blocked job may preempt running jobs of a LOWER class,
-   checkpoint-aware (:mod:`suanwang.sched.priority`).
+1. Higher ``priority`` classes first; a blocked job may preempt running jobs of a LOWER class
+   (pooled states only), checkpoint-aware (:mod:`suanwang.sched.priority`).
 2. **Shortest first.** Within a class, jobs are ordered by predicted remaining device-time
    ``e x n`` (run time x devices): Helios QSSF (Hu et al., SC'21 §5) and Smith's rule (weighted
    shortest processing time) for mean completion time; they start where they fit. The first
