@@ -40,7 +40,7 @@ class OrderedQueue:
     should hold one per thread."""
 
     __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "oldest_planned",
-                 "planned", "special", "stale")
+                 "special", "stale")
 
     def __init__(self) -> None:
         self.epoch: Any = None
@@ -51,7 +51,6 @@ class OrderedQueue:
         self.oldest: list[tuple[float, int, int, JobView]] = []
         self.oldest_planned: list[tuple[float, int, int, JobView]] = []  # ... with estimate_s
         self.special: dict[int, int] = {}  # per size: live jobs with a model or a constraint
-        self.planned = 0  # live jobs carrying a planner prediction (estimate_s)
         self.stale = 0
 
     def sync(self, queue: Queue, log, epoch: Any, item: Callable[[JobView], Item]) -> None:
@@ -68,12 +67,10 @@ class OrderedQueue:
                 self.stale += 1
                 if _special(old):
                     self.special[old.num_devices] -= 1
-                self.planned -= old.estimate_s is not None
             if job is not None:
                 live[jid] = job
                 if _special(job):
                     self.special[job.num_devices] = self.special.get(job.num_devices, 0) + 1
-                self.planned += job.estimate_s is not None
                 insort(groups.setdefault(job.num_devices, []), item(job))
                 if not job.restarts:
                     entry = (job.submit_s, jid, id(job), job)
@@ -101,7 +98,6 @@ class OrderedQueue:
         self.oldest_planned = [o for o in self.oldest if o[3].estimate_s is not None]
         heapq.heapify(self.oldest_planned)
         self.stale = 0
-        self.planned = sum(j.estimate_s is not None for j in self.live.values())
         self.special = {}
         for j in self.live.values():
             if _special(j):

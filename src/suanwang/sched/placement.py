@@ -12,12 +12,24 @@ from collections.abc import Sequence
 
 from suanwang.sched.state import ClusterState, JobView, allowed, staging_s
 
-__all__ = ["MAX_SLOWDOWN", "choose_pool", "staging_s"]
+__all__ = ["MAX_SLOWDOWN", "choose_pool", "slowest_usable_speed", "staging_s"]
 
 
 MAX_SLOWDOWN = 4.0
 """A job never starts on a pool more than this many times slower than the fastest pool it may
 use: waiting for a fast pool beats crawling on a CPU partition (assumption, see docs)."""
+
+
+def slowest_usable_speed(state: ClusterState, job: JobView) -> float:
+    """The lowest speed of a pool ``job`` may start on: the fastest pool that can ever host
+    its gang (and that its accelerator constraint allows) divided by :data:`MAX_SLOWDOWN`."""
+    n = job.num_devices
+    if job.accelerators is None and (job.model is None or state.throughput is None):
+        fastest = state.fastest_speed(n)
+    else:
+        fastest = max((state.speed(job, i) for i, p in enumerate(state.pools)
+                       if p.devices >= n and allowed(job, p)), default=0.0)
+    return fastest / MAX_SLOWDOWN
 
 
 def choose_pool(state: ClusterState, job: JobView, free: Sequence[int], *,
@@ -37,12 +49,7 @@ def choose_pool(state: ClusterState, job: JobView, free: Sequence[int], *,
         return 0 if ok else None
     accs = job.accelerators
     per_job = job.model is not None and state.throughput is not None
-    if accs is None and not per_job:
-        fastest = state.fastest_speed(n)
-    else:
-        fastest = max((state.speed(job, i) for i, p in enumerate(pools)
-                       if p.devices >= n and allowed(job, p)), default=0.0)
-    slowest_ok = fastest / MAX_SLOWDOWN
+    slowest_ok = slowest_usable_speed(state, job)
     best, best_score, best_weight, best_left = None, 0.0, 0.0, 0
     for i, left in enumerate(free):
         left -= n

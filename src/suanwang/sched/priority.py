@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from suanwang.sched.backfill import BackfillPass
 from suanwang.sched.decisions import Decision, Preempt
-from suanwang.sched.placement import MAX_SLOWDOWN
+from suanwang.sched.placement import slowest_usable_speed
 from suanwang.sched.state import (
     ClusterState,
     JobView,
@@ -89,11 +89,11 @@ def choose_victims(state: ClusterState, job: JobView, free: list[int], now_s: fl
     before, ``restarts == 0``). Per pool, candidates are taken greedily (lowest priority, fewest
     restarts, cheapest first) until the gang fits; then victims that are not needed are dropped
     again, costliest first, so no job is stopped without need. Only pools the placement rule
-    could start ``job`` on are tried (speed > 0 and within :data:`MAX_SLOWDOWN` of the fastest
-    it may use, as :func:`~suanwang.sched.placement.choose_pool`). ``node_view`` (node-aware
-    states): a pool's free devices per node, or None where preempting cannot be planned; the
-    gang must then fit by nodes (:func:`~suanwang.sched.state.node_fits`) on what the victims'
-    ``RunningView.nodes`` free.
+    could start ``job`` on are tried (speed > 0 and at least
+    :func:`~suanwang.sched.placement.slowest_usable_speed`, as ``choose_pool``).
+    ``node_view`` (node-aware states): a pool's free devices per node, or None where
+    preempting cannot be planned; the gang must then fit by nodes
+    (:func:`~suanwang.sched.state.node_fits`) on what the victims' ``RunningView.nodes`` free.
     """
     best = None
     need = job.num_devices
@@ -107,13 +107,12 @@ def choose_victims(state: ClusterState, job: JobView, free: list[int], now_s: fl
         by_pool.setdefault(run.pool, []).append(
             (v.priority, v.restarts, preemption_cost_device_s(state, run, now_s), jid,
              v.num_devices))
-    speeds = {i: state.speed(job, i) for i in by_pool}
-    fastest = max((state.speed(job, i) for i, p in enumerate(state.pools)
-                   if p.devices >= need and allowed(job, p)), default=0.0)
+    slowest_ok = slowest_usable_speed(state, job) if by_pool else 0.0
     for pool_idx, cands in sorted(by_pool.items()):
         pool = state.pools[pool_idx]
-        if (pool.devices < need or not allowed(job, pool) or speeds[pool_idx] <= 0
-                or speeds[pool_idx] < fastest / MAX_SLOWDOWN):
+        speed = state.speed(job, pool_idx)
+        if (pool.devices < need or not allowed(job, pool) or speed <= 0
+                or speed < slowest_ok):
             continue
         cands.sort()
         if node_view is not None:

@@ -151,7 +151,7 @@ class SuanwangPolicy:
     def _guarding(self, state: ClusterState) -> bool:
         """The guard may act on this state (not on a node-aware one without ``node_devices``:
         there it cannot plan preemptions by nodes)."""
-        return self.guard_batch > 0 and self.preempts and (
+        return self.preempts_same_class and (
             state.node_free is None or state.node_devices is not None)
 
     def _fresh(self, state: ClusterState, queue: Queue, now_s: float
@@ -214,14 +214,9 @@ class SuanwangPolicy:
         memo = self._memo
         memo.sync(queue, state.queue_log, epoch, item)
         bf = BackfillPass(state, now_s, cost_weight_s=self.cost_weight_s, running_index=index)
-        head = None
-        for job in memo.by_submission():
-            if now_s - job.submit_s < self.patience_s:
-                break
-            head = job
-            break
+        head = self._anchor(next(memo.by_submission(), None), now_s)
         due = []
-        if self._guarding(state) and memo.planned:
+        if self._guarding(state):
             for job in memo.by_submission(planned=True):
                 if now_s - job.submit_s < self.preempt_after_s or len(due) >= self.guard_batch:
                     break
