@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from suanwang.sched.decisions import Decision, Start
 from suanwang.sched.placement import MAX_SLOWDOWN, choose_pool
 from suanwang.sched.running_index import RunningIndex
-from suanwang.sched.state import ClusterState, JobView, Queue, allowed, node_fits, take_nodes
+from suanwang.sched.state import (
+    ClusterState,
+    JobView,
+    Queue,
+    allowed,
+    node_fits,
+    shift_node,
+    take_nodes,
+)
 
 
 class BackfillPass:
@@ -98,9 +106,7 @@ class BackfillPass:
             per = self.node_dev.setdefault(pool, list(self.state.node_devices[pool]))
             counts = self.nodes[pool]
             for node, take in nodes:
-                counts[per[node]] -= 1
-                per[node] += take
-                counts[per[node]] += 1
+                shift_node(counts, per, node, take)
 
     def node_view(self, pool: int) -> list[int] | None:
         """Node-aware passes: free devices per node of ``pool`` as this pass sees them, or None

@@ -27,6 +27,7 @@ from suanwang.sched.state import (
     allowed,
     checkpointed_s,
     node_fits,
+    shift_node,
 )
 
 
@@ -54,9 +55,7 @@ def _node_victims(per_node: list[int] | None, cands: list[tuple[int, int, float,
 
     def move(jid: int, sign: int) -> None:
         for node, take in running[jid].nodes:
-            counts[free[node]] -= 1
-            free[node] += sign * take
-            counts[free[node]] += 1
+            shift_node(counts, free, node, sign * take)
 
     chosen = []
     for cand in cands:

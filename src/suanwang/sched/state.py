@@ -292,6 +292,15 @@ def take_nodes(counts: list[int], n: int, per_node: int) -> None:
     counts[per_node - (n - (m - 1) * per_node)] += 1
 
 
+def shift_node(counts: list[int], per_node_free: list[int], node: int, delta: int) -> None:
+    """Give ``node`` ``delta`` more free devices (negative: fewer) in ``per_node_free`` (free
+    devices by node index) and keep ``counts`` (nodes per free count, as :func:`node_fits`
+    reads it) in step. Both are the caller's local copies."""
+    counts[per_node_free[node]] -= 1
+    per_node_free[node] += delta
+    counts[per_node_free[node]] += 1
+
+
 def allowed(job: JobView, pool: PoolView) -> bool:
     """Whether the job's accelerator constraint admits the pool's type."""
     return job.accelerators is None or pool.accelerator in job.accelerators
