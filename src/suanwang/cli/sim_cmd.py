@@ -51,13 +51,15 @@ def _base_cluster(federation: Path | None, cluster_gpus: int | None):
 def _workload(trace: Path | None, fmt: str, jobs: int, devices: int, seed: int, centers,
               models: bool, max_size: int, load: float = 0.9):
     from suanwang.core.errors import ConfigError
-    from suanwang.sim.traces import load_trace
+    from suanwang.sim.traces import TRACE_FORMATS, load_trace
     from suanwang.sim.traces.synthetic import synthetic_llm
 
     if fmt == "synthetic":
         return synthetic_llm(jobs, devices, seed=seed, centers=centers, with_models=models,
                              max_size=max_size, load=load)
     if trace is None:
+        if fmt not in TRACE_FORMATS:  # the format's own error first: it is what is wrong
+            return load_trace(Path(), fmt)
         raise ConfigError(f"--trace FILE is required for --trace-format {fmt}", field="trace")
     return load_trace(trace, fmt)
 
@@ -155,6 +157,19 @@ class _Options:
         return SimOptions(progress=progress, **self.kw)
 
 
+def _plot_folder(plot: Path) -> None:
+    """Make the ``--plot`` folder before simulating, so a bad path fails in a second, not
+    after the run."""
+    from suanwang.core.errors import ConfigError
+
+    if plot.exists() and not plot.is_dir():
+        raise ConfigError(f"'{plot}' is a file; give a folder for the plots", field="plot")
+    try:
+        plot.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot create folder '{plot}': {e.strerror}", field="plot") from None
+
+
 def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | None,
                  cluster_gpus: int | None, policy: str, json_: bool, plot: Path | None,
                  failures: bool, estimator: str, jobs: int, models: bool,
@@ -167,6 +182,11 @@ def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | No
     if estimator not in ("history", "oracle"):
         raise ConfigError("use history or oracle", field="estimator")
     policies = [get_policy(n) for n in (p.strip() for p in policy.split(",")) if n]
+    if not policies:
+        raise ConfigError("give at least one policy, e.g. --policy backfill,suanwang",
+                          field="policy")
+    if plot is not None:
+        _plot_folder(plot)
     cluster = _cluster(federation, cluster_gpus, scale_to)
     if node_aware is None:
         node_aware = cluster_gpus is not None
@@ -229,7 +249,7 @@ def _register_simulate(app: typer.Typer) -> None:
         sched_interval: Annotated[float, typer.Option(
             "--sched-interval", help="Seconds between policy calls (0 = after every event).")
         ] = 0.0,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed (>= 0).")] = 0,
         node_aware: Annotated[bool | None, typer.Option(
             "--node-aware/--pooled", help="Place gangs on nodes (<= 1 node: within one node; "
             "larger: whole free nodes) or count devices per pool only. Default: node-aware "
@@ -268,7 +288,7 @@ def _register_bench(bench: typer.Typer) -> None:
         load: Annotated[float | None, typer.Option("--load", help="Offered load.")] = None,
         sched_interval: Annotated[float, typer.Option(
             "--sched-interval", help="Seconds between policy calls (0 = every event).")] = 0.0,
-        seed: Annotated[int, typer.Option("--seed")] = 0,
+        seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed (>= 0).")] = 0,
     ) -> None:
         """Simulator speed: idle-queue case (1M jobs, 100K GPUs, <= 60 s) or --contended
         (100K jobs, 10K GPUs, long queue, <= 60 s); reports jobs/s, events/s, queue length."""

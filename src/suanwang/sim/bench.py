@@ -28,15 +28,17 @@ from suanwang.sim.workload import Workload
 TARGET_WALL_S = 60.0
 
 
-def bench_case(*, jobs: int, gpus: int, load: float, seed: int, contended: bool
-               ) -> tuple[Workload, SimCluster, SimOptions]:
-    """The workload, cluster and options of one bench case (see the module docstring)."""
+def bench_case(*, jobs: int, gpus: int, load: float, seed: int, contended: bool,
+               sched_interval_s: float = 0.0) -> tuple[Workload, SimCluster, SimOptions]:
+    """The workload, cluster and options of one bench case (see the module docstring); the
+    options are built (and so checked) first, before the workload is generated."""
+    opts = SimOptions(seed=seed, node_aware=contended, failures=contended,
+                      sched_interval_s=sched_interval_s)
     cluster = scaled_accelerator_pools(load_cluster(None), gpus)
     capacity = (sum(p.devices * p.speed for p in cluster.pools) if contended
                 else cluster.devices)
     workload = synthetic_llm(jobs, max(int(capacity), 1), load=load, seed=seed,
                              max_size=max(p.devices for p in cluster.pools))
-    opts = SimOptions(seed=seed, node_aware=contended, failures=contended)
     return workload, cluster, opts
 
 
@@ -54,11 +56,10 @@ def bench_sim(*, jobs: int = 1_000_000, gpus: int = 100_000, policy: str = "suan
     t0 = time.perf_counter()
     c0 = time.process_time()
     workload, cluster, opts = bench_case(jobs=jobs, gpus=gpus, load=load, seed=seed,
-                                         contended=contended)
+                                         contended=contended, sched_interval_s=sched_interval_s)
     gen_s = time.perf_counter() - t0
     opts.progress = progress
     opts.progress_every = 50_000
-    opts.sched_interval_s = sched_interval_s
     result = simulate(workload, cluster, get_policy(policy), opts)
     wall_s = time.perf_counter() - t0
     cpu_s = time.process_time() - c0

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from suanwang.core.errors import ConfigError
 from suanwang.sched.decisions import Preempt, Start
 from suanwang.sched.estimates import UserHistoryEstimator
 from suanwang.sched.state import (
@@ -78,6 +79,13 @@ class SimOptions:
     sched_interval_s: float = 0.0
     shares: dict[str, float] = field(default_factory=dict)
     node_aware: bool = False
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.sched_interval_s) and self.sched_interval_s >= 0):
+            raise ConfigError(f"must be a finite number of seconds >= 0, 0 = after every "
+                              f"event (got {self.sched_interval_s})", field="sched_interval_s")
+        if self.seed < 0:
+            raise ConfigError(f"must be >= 0 (got {self.seed})", field="seed")
 
 
 def _make_estimator(kind: str, workload: Workload) -> RuntimeEstimator:

@@ -116,6 +116,14 @@ NUMBER_CASES = [
      "--ckpt-stall-s", "1"],
     ["simulate", "--trace-format", "synthetic", "--jobs", "-5", "--cluster-gpus", "16"],
     ["simulate", "--trace-format", "synthetic", "--jobs", "10", "--cluster-gpus", "0"],
+    # Not finite, negative or empty (a NaN scheduling interval used to hang the event loop).
+    *(["simulate", "--trace-format", "synthetic", "--jobs", "10", "--cluster-gpus", "16",
+       *bad] for bad in (["--sched-interval", "nan"], ["--sched-interval", "inf"],
+                         ["--sched-interval", "-1"], ["--seed", "-1"], ["--load", "inf"],
+                         ["--policy", ","], ["--plot", str(REPO / "README.md")])),
+    ["simulate", "--trace-format", "bogus", "--cluster-gpus", "16"],
+    ["bench", "sim", "--sched-interval", "nan"],
+    ["bench", "sim", "--seed", "-1"],
     # Absurdly large: answered within seconds (work bounded by structure, or a stated limit).
     ["plan", "--model", "llama3-70b", "--accelerator", "H100-SXM", "--gpus", "1000000000000"],
     ["simulate", "--trace-format", "synthetic", "--jobs", "1000000000000",
@@ -148,3 +156,23 @@ NUMBER_CASES = [
 @pytest.mark.parametrize("args", NUMBER_CASES, ids=lambda a: " ".join(a[:1] + a[-2:]))
 def test_bad_numbers(capfd, monkeypatch, args):
     assert_one_line_error(run_cli(args, capfd, monkeypatch))
+
+
+SIM = ["simulate", "--trace-format", "synthetic", "--jobs", "10", "--cluster-gpus", "16"]
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    ([*SIM, "--sched-interval", "nan"], "sched_interval_s"),
+    (["bench", "sim", "--sched-interval", "inf"], "sched_interval_s"),
+    ([*SIM, "--seed", "-1"], "--seed"),
+    ([*SIM, "--load", "inf"], "'load'"),
+    ([*SIM, "--policy", ","], "'policy'"),
+    ([*SIM, "--plot", str(REPO / "README.md")], "'plot'"),
+    (["simulate", "--trace-format", "bogus", "--cluster-gpus", "16"], "unknown trace format"),
+])
+def test_simulator_options_name_what_is_wrong(capfd, monkeypatch, args, field):
+    """The simulator's options: the one line names the option at fault (the unknown trace
+    format before the missing --trace it implies)."""
+    out = run_cli(args, capfd, monkeypatch)
+    assert_one_line_error(out)
+    assert field in out.stderr, out.stderr

@@ -12,6 +12,8 @@ Each job carries a planner-like prediction ``estimate_s`` = true run time x log-
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from suanwang.core.errors import ConfigError
@@ -41,8 +43,10 @@ def synthetic_llm(jobs: int, devices: int, *, load: float = 0.9, seed: int = 0,
         raise ConfigError(f"must be >= 1 (got {jobs})", field="jobs")
     if devices < 1:
         raise ConfigError(f"must be >= 1 (got {devices})", field="devices")
-    if not load > 0:
-        raise ConfigError(f"must be > 0 (got {load})", field="load")
+    if not (load > 0 and math.isfinite(load)):
+        raise ConfigError(f"must be a finite number > 0 (got {load})", field="load")
+    if seed < 0:
+        raise ConfigError(f"must be >= 0 (got {seed})", field="seed")
     rng = np.random.default_rng(seed)
     cap = min(max_size or devices, devices)
     keep = cap >= SIZES
