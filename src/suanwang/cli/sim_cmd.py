@@ -229,7 +229,8 @@ def _register_simulate(app: typer.Typer) -> None:
             "--cluster-gpus", min=1, max=MAX_DEVICES,
             help="One homogeneous cluster of N devices, 8 per node.")] = None,
         policy: Annotated[str, typer.Option(
-            "--policy", help="Comma-separated: fifo,backfill,fairshare,priority,suanwang")
+            "--policy", help="Comma-separated list of: fifo, backfill, fairshare, priority, "
+            "suanwang (e.g. backfill,suanwang).")
         ] = "fifo,backfill,suanwang",
         json_: JsonOpt = False,
         csv_: CsvOpt = False,
@@ -282,10 +283,19 @@ def _register_bench(bench: typer.Typer) -> None:
             "speed-weighted capacity, node-aware, failures on (defaults 100,000 jobs, "
             "10,000 GPUs, load 1.1). Without it: the idle-queue case (1M jobs, 100K GPUs, "
             "load 0.9 in reference-device seconds).")] = False,
-        jobs: Annotated[int | None, typer.Option("--jobs", min=1, max=MAX_JOBS)] = None,
-        gpus: Annotated[int | None, typer.Option("--gpus", min=1, max=MAX_DEVICES)] = None,
-        policy: Annotated[str, typer.Option("--policy")] = "suanwang",
-        load: Annotated[float | None, typer.Option("--load", help="Offered load.")] = None,
+        jobs: Annotated[int | None, typer.Option(
+            "--jobs", min=1, max=MAX_JOBS, help="Synthetic jobs (default: 1,000,000; "
+            "--contended 100,000).", show_default=False)] = None,
+        gpus: Annotated[int | None, typer.Option(
+            "--gpus", min=1, max=MAX_DEVICES, help="Devices: the demo federation scaled to "
+            "about N, whole nodes (default: 100,000; --contended 10,000).",
+            show_default=False)] = None,
+        policy: Annotated[str, typer.Option(
+            "--policy", help="One policy: fifo, backfill, fairshare, priority or suanwang.")
+        ] = "suanwang",
+        load: Annotated[float | None, typer.Option(
+            "--load", help="Offered load (default: 0.9; --contended 1.1, at least 1.1).",
+            show_default=False)] = None,
         sched_interval: Annotated[float, typer.Option(
             "--sched-interval", help="Seconds between policy calls (0 = every event).")] = 0.0,
         seed: Annotated[int, typer.Option("--seed", min=0, help="Random seed (>= 0).")] = 0,
