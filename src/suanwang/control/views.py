@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from suanwang.backends.local import RUNTIME_PREEMPT_GRACE_S
 from suanwang.control.planning import checkpoint_interval_s
 from suanwang.core.federation import Federation
 from suanwang.core.jobspec import TrainingSpec, load_job_spec
@@ -96,7 +97,11 @@ class ViewCache:
                            requested_s=float(j.spec.get("walltime_s", 0.0)),
                            accelerators=allowed, preemptible=bool(c.get("preemptible", True)),
                            checkpoint_interval_s=ckpt, done_s=min(progress, 0.999) * est,
-                           restarts=(last.n + 1) if last is not None else 0)
+                           restarts=(last.n + 1) if last is not None else 0,
+                           # the runtime commits a final checkpoint on SIGTERM within its grace
+                           # (a bound on the save); a batch command may not checkpoint at all
+                           preempt_save_s=RUNTIME_PREEMPT_GRACE_S if j.kind == "training"
+                           else None)
         return JobInfo(job_id=j.id, tenant=tenant, kind=j.kind, plan=plan, view=view,
                        next_n=(last.n + 1) if last is not None else 0, progress=progress,
                        failures=failures)

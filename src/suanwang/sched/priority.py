@@ -25,19 +25,21 @@ from suanwang.sched.state import (
     Queue,
     RunningView,
     allowed,
-    checkpointed_s,
     node_fits,
+    preempted_s,
     shift_node,
 )
 
 
 def preemption_cost_device_s(state: ClusterState, run: RunningView, now_s: float) -> float:
-    """Device-seconds wasted by stopping ``run`` now: computed work since its last checkpoint
-    (the same definition the simulator uses: :func:`suanwang.sched.state.checkpointed_s`, time
-    after the run's staging/restart overhead) plus the restart it will pay."""
+    """Device-seconds wasted by stopping ``run`` now: computed work it does not keep (the same
+    definition the simulator uses: :func:`suanwang.sched.state.preempted_s`, its final
+    checkpoint's save time for a job that checkpoints on the signal, else its work since the
+    last periodic checkpoint; time after the run's staging/restart overhead) plus the restart
+    it will pay."""
     job = run.job
     held = max(now_s - run.start_s, 0.0)
-    worked, saved = checkpointed_s(job, held, state.overhead_s(job, run.pool))
+    worked, saved = preempted_s(job, held, state.overhead_s(job, run.pool))
     return (worked - saved + job.restart_cost_s) * job.num_devices
 
 

@@ -33,6 +33,11 @@ class JobView:
     job's input data lives and ``data_bytes`` its size: placing it elsewhere costs a WAN copy.
     ``done_s`` is checkpointed progress (speed-1.0 seconds) of a job preempted or failed before.
     ``model`` (a catalog model name) lets the state's ``throughput`` give job-specific speeds.
+    ``preempt_save_s`` is how long the job's final checkpoint takes when it is preempted: the
+    runtime commits one on SIGTERM / SIGUSR1 within ``run.preempt_grace_s`` (docs/runtime.md),
+    so a preempted run keeps its work up to ``preempt_save_s`` before the stop; None = the job
+    does not checkpoint on a signal and loses its work since the last periodic checkpoint, as a
+    failed run does (:func:`preempted_s`).
     """
 
     job_id: int
@@ -52,6 +57,7 @@ class JobView:
     done_s: float = 0.0
     restarts: int = 0
     model: str | None = None
+    preempt_save_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -262,6 +268,23 @@ def checkpointed_s(job: JobView, held_s: float, overhead_s: float) -> tuple[floa
     worked = max(held_s - overhead_s, 0.0)
     c = job.checkpoint_interval_s
     return worked, (math.floor(worked / c) * c if c > 0 else 0.0)
+
+
+def preempted_s(job: JobView, held_s: float, overhead_s: float) -> tuple[float, float]:
+    """(computed, saved) wall seconds of a run stopped by a preemption after holding its devices
+    ``held_s`` seconds (the first ``overhead_s`` staging/restart).
+
+    With ``job.preempt_save_s`` set (the runtime's final checkpoint on SIGTERM, measured to lose
+    no steps: docs/runtime.md, ``bench preempt``) the run keeps what it computed up to
+    ``preempt_save_s`` before the stop (the devices are modelled as freed at the stop, the save
+    time counted as lost), never less than its last periodic checkpoint; without it, as
+    :func:`checkpointed_s` (what a failure keeps). Used by the simulator and by the preemption
+    policy's victim cost, so the two agree.
+    """
+    worked, saved = checkpointed_s(job, held_s, overhead_s)
+    if job.preempt_save_s is not None:
+        saved = max(saved, worked - job.preempt_save_s)
+    return worked, saved
 
 
 def node_fits(counts: Sequence[int], n: int, per_node: int) -> bool:

@@ -9,7 +9,10 @@ crash reproduces the same outcome; ``fail_after_s`` injects a failure at that wa
 pools (names, speeds, per-node sizes) are the simulator's (:func:`suanwang.sim.cluster.
 from_federation`). A failed attempt keeps the work up to its last checkpoint, as in the
 simulator (:func:`suanwang.sched.state.checkpointed_s`): checkpoints fall every
-``checkpoint_interval_s`` seconds of virtual compute.
+``checkpoint_interval_s`` seconds of virtual compute. A cancelled (or preempted) training
+attempt ends PREEMPTED with a final checkpoint where it stopped, as the runtime does on SIGTERM
+(exit 75; :func:`suanwang.sched.state.preempted_s`); a batch attempt ends CANCELLED and keeps
+its periodic checkpoints only.
 
 Everything needed to answer ``poll`` is in the handle (start, end, outcome), so a restarted
 controller re-attaches by polling. ``events`` speaks the runtime's vocabulary (``start``,
@@ -115,6 +118,10 @@ class SimBackend:
         start, end = d["start"], d["end"]
         cancelled = self._cancelled.get(h.key)
         if cancelled is not None and cancelled < end:
+            if d["kind"] == "training":  # the runtime's final checkpoint on SIGTERM, exit 75
+                return BackendStatus(state=AttemptState.PREEMPTED, exit_code=75,
+                                     reason="preempted: final checkpoint committed",
+                                     started_at=start, ended_at=cancelled)
             return BackendStatus(state=AttemptState.CANCELLED, reason="cancelled",
                                  started_at=start, ended_at=cancelled)
         if now < end:
@@ -170,9 +177,14 @@ class SimBackend:
         ended = self._ended_at(handle, now)
         elapsed_v = ((ended if ended is not None else now) - start) * sp
         n_ckpt = int(min(elapsed_v, run_v) // c) if c > 0 else 0
-        if ended is not None and d["outcome"] == "SUCCEEDED" and self._cancelled.get(
-                handle.key) is None:
+        stopped = self._cancelled.get(handle.key)
+        final_v = None  # a final checkpoint off the periodic grid
+        if ended is not None and stopped is None and d["outcome"] == "SUCCEEDED":
             n_ckpt = max(n_ckpt, 1)  # the final state counts as saved
+        elif (ended is not None and stopped is not None and d["kind"] == "training"
+              and elapsed_v > (n_ckpt * c if c > 0 else 0.0)):
+            final_v = elapsed_v  # preempted: the runtime saves where it stopped
+            n_ckpt += 1
         out: list[dict[str, Any]] = []
         i = cursor
         p0 = float(d["progress"])
@@ -181,6 +193,8 @@ class SimBackend:
                 out.append({"t": start, "event": "start", "attempt": 0, "source": "sim"})
             elif i <= n_ckpt:
                 v = min(i * c, run_v) if c > 0 else run_v
+                if final_v is not None and i == n_ckpt:
+                    v = min(final_v, run_v)
                 out.append({"t": start + v / sp, "event": "ckpt_persisted", "attempt": 0,
                             "source": "sim", "progress": p0 + (1 - p0) * v / run_v})
             elif i == n_ckpt + 1 and ended is not None:

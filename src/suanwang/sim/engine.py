@@ -9,12 +9,15 @@ incrementally, so one decision costs what the policy reads. A decision that brea
 Time model of one run of a job on pool p (speed v): it holds its devices for
 ``staging + restart + remaining_work / v`` seconds, where staging copies its input over the WAN
 when the pool's center is not where the data lives, and restart (the job's restart cost) is paid
-only when resuming after a preemption or failure. A preempted or failed run keeps the work up to
-its last checkpoint and loses the rest; checkpoints come every ``checkpoint_interval_s`` wall
-seconds of compute, the reliability model's failure-aware interval for that gang on that pool
-(:meth:`FailureModel.checkpoint_interval_s`), set on the job's view when the run starts.
-Both come from :mod:`suanwang.sched.state` (``overhead_s``, ``checkpointed_s``), the same
-definitions the policies predict with. With ``SimOptions(node_aware=True)`` gangs are placed on
+only when resuming after a preemption or failure. A failed run keeps the work up to its last
+checkpoint and loses the rest; checkpoints come every ``checkpoint_interval_s`` wall seconds of
+compute, the reliability model's failure-aware interval for that gang on that pool
+(:meth:`FailureModel.checkpoint_interval_s`), set on the job's view when the run starts. A
+preempted run commits a final checkpoint on the signal, as the runtime does (``Workload.
+graceful_preemption``, default on): it keeps its work up to one checkpoint save
+(``checkpoint_stall_s``) before the stop. All of these come from :mod:`suanwang.sched.state`
+(``overhead_s``, ``checkpointed_s``, ``preempted_s``), the same definitions the policies
+predict with. With ``SimOptions(node_aware=True)`` gangs are placed on
 nodes (:class:`_Nodes`) and policies see free-node counts; otherwise devices are counted per pool.
 """
 
@@ -37,6 +40,7 @@ from suanwang.sched.state import (
     RunningView,
     RuntimeEstimator,
     checkpointed_s,
+    preempted_s,
 )
 from suanwang.sim.cluster import SimCluster
 from suanwang.sim.failures import FailureModel
@@ -282,7 +286,8 @@ class _Sim:
             accelerators=w.constraints[cons] if cons >= 0 else None,
             data_center=w.centers[dc] if dc >= 0 else None, data_bytes=self.c_bytes[i],
             model=w.models[self.c_model[i]] if self.c_model[i] >= 0 else None,
-            restart_cost_s=w.restart_cost_s)
+            restart_cost_s=w.restart_cost_s,
+            preempt_save_s=w.checkpoint_stall_s if w.graceful_preemption else None)
 
     # -- events -----------------------------------------------------------------------------
     def _push(self, t: float, kind: int, i: int) -> None:
@@ -352,7 +357,8 @@ class _Sim:
         jv = run.job
         speed = self.state.speed(jv, run.pool)
         held = t - run.start_s
-        _, saved_wall = checkpointed_s(jv, held, self.run_overhead.pop(i))
+        kept = checkpointed_s if failed else preempted_s
+        _, saved_wall = kept(jv, held, self.run_overhead.pop(i))
         self.epoch[i] = self.epoch.get(i, 0) + 1
         self.log.interrupted(failed=failed, lost_device_s=(held - saved_wall) * jv.num_devices)
         self.log.requeued(i, t)

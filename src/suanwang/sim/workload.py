@@ -27,6 +27,10 @@ class Workload:
     ``checkpoint_stall_s`` is the blocking time of one checkpoint save: with the job MTBF of a
     gang on a pool it gives the run's failure-aware ``checkpoint_interval_s`` (the engine asks
     the reliability model); ``restart_cost_s`` is paid when a run resumes.
+    ``graceful_preemption``: a preempted run commits a final checkpoint on the signal (taking
+    ``checkpoint_stall_s``) and keeps its work, as suanwang's runtime does (docs/runtime.md:
+    0 lost steps over 5 preemptions in ``bench preempt``); False = jobs that do not checkpoint
+    on a signal lose their work since the last periodic checkpoint, as on a failure.
     """
 
     name: str
@@ -49,6 +53,7 @@ class Workload:
     models: list[str] = field(default_factory=list)
     checkpoint_stall_s: float = 30.0
     restart_cost_s: float = 120.0
+    graceful_preemption: bool = True
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

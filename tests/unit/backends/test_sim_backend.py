@@ -1,5 +1,7 @@
 """The simulated center: virtual clock, deterministic failures, capacity, runtime-style events."""
 
+import pytest
+
 from suanwang.backends.base import AttemptSpec, AttemptState
 from suanwang.catalog import load_federation
 from suanwang.sim.backend import SimBackend
@@ -40,6 +42,30 @@ def test_injected_failure_keeps_checkpointed_progress():
     ev, _ = b.events(h, 0)
     ck = [e["progress"] for e in ev if e["event"] == "ckpt_persisted"]
     assert ck == [0.5 + 0.5 * 600 / 3600, 0.5 + 0.5 * 1200 / 3600]
+
+
+@pytest.mark.parametrize("kind", ["training", "batch"])
+def test_a_preempted_training_attempt_saves_where_it_stopped(kind):
+    """A cancel (the controller's preemption) of a training attempt ends it PREEMPTED with a
+    final checkpoint at the stop, as the runtime's SIGTERM handler does (exit 75); a batch
+    attempt ends CANCELLED with its periodic checkpoints only."""
+    now = [0.0]
+    b = SimBackend(load_federation().center("shanghai-ai"), speedup=60, clock=lambda: now[0])
+    h = b.submit(_spec("p", progress=0.5, kind=kind))
+    now[0] = 25.0  # 1500 virtual s: periodic checkpoints at 600 and 1200
+    b.cancel(h)
+    now[0] = 30.0
+    st = b.poll([h])["p"]
+    ev, _ = b.events(h, 0)
+    ck = [e["progress"] for e in ev if e["event"] == "ckpt_persisted"]
+    periodic = [0.5 + 0.5 * 600 / 3600, 0.5 + 0.5 * 1200 / 3600]
+    if kind == "training":
+        assert (st.state, st.exit_code) == (AttemptState.PREEMPTED, 75)
+        assert ck == pytest.approx([*periodic, 0.5 + 0.5 * 1500 / 3600])
+    else:
+        assert st.state is AttemptState.CANCELLED
+        assert ck == pytest.approx(periodic)
+    assert ev[-1]["event"] == "end" and ev[-1]["t"] == 25.0
 
 
 def test_failure_draw_is_a_function_of_the_key():

@@ -9,7 +9,7 @@ import pytest
 from suanwang.sched.decisions import Preempt, Start
 from suanwang.sched.placement import MAX_SLOWDOWN
 from suanwang.sched.priority import PriorityPreemptive, preemption_cost_device_s
-from suanwang.sched.state import ClusterState, RunningView, checkpointed_s
+from suanwang.sched.state import ClusterState, RunningView, checkpointed_s, preempted_s
 from suanwang.sched.suanwang_policy import SuanwangPolicy
 from tests.unit.sched.helpers import job, pool, run, state
 
@@ -46,6 +46,21 @@ def test_preemption_cost_counts_work_after_restart_overhead():
     st = state([pool(8)], [run(j, start=-3660.0)])
     assert checkpointed_s(j, 3660.0, st.overhead_s(j, 0)) == (3600.0, 3600.0)
     assert preemption_cost_device_s(st, st.running[1], 0.0) == pytest.approx(60.0 * 4)
+
+
+def test_a_job_that_checkpoints_on_the_signal_loses_one_save_not_its_interval():
+    # 1,800 s into a 3,600-s checkpoint interval: a failure (or a job that ignores SIGTERM)
+    # loses all 1,800 s; a job whose runtime commits a final checkpoint on the signal (30 s
+    # save) loses the save only. Just after the save it keeps its periodic checkpoint.
+    lossy = job(1, 4, checkpoint_interval_s=3600.0, restart_cost_s=60.0)
+    graceful = job(2, 4, checkpoint_interval_s=3600.0, restart_cost_s=60.0, preempt_save_s=30.0)
+    assert preempted_s(lossy, 1800.0, 0.0) == checkpointed_s(lossy, 1800.0, 0.0) == (1800.0, 0.0)
+    assert preempted_s(graceful, 1800.0, 0.0) == (1800.0, 1770.0)
+    assert preempted_s(graceful, 3610.0, 0.0) == (3610.0, 3600.0)
+    assert preempted_s(graceful, 20.0, 0.0) == (20.0, 0.0)
+    st = state([pool(8)], [run(lossy, start=-1800.0), run(graceful, start=-1800.0)])
+    assert preemption_cost_device_s(st, st.running[1], 0.0) == pytest.approx((1800 + 60) * 4)
+    assert preemption_cost_device_s(st, st.running[2], 0.0) == pytest.approx((30 + 60) * 4)
 
 
 def _post_state(st: ClusterState, decisions, queue, now_s: float) -> ClusterState:

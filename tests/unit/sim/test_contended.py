@@ -3,9 +3,10 @@
 The replay below shares no code with the engine's event loop, node bookkeeping or the policy's
 memo: at every event instant it rebuilds the whole state from plain per-node records (no queue
 or running feed, so the policy takes its fresh path: :meth:`SuanwangPolicy.order`, a fresh sort,
-through a plain pass, after the overdue guard), applies preemptions (requeued from their last
-checkpoint), places gangs on nodes by scanning them, and draws failures from its own
-:class:`FailureModel` with the same seed. Same decisions => same start and end times.
+through a plain pass, after the overdue guard), applies preemptions (requeued with their work
+up to one checkpoint save before the stop: the final checkpoint on the signal; failures from
+their last periodic checkpoint), places gangs on nodes by scanning them, and draws failures
+from its own :class:`FailureModel` with the same seed. Same decisions => same start and end times.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 from suanwang.sched.decisions import Preempt
-from suanwang.sched.state import ClusterState, JobView, RunningView, checkpointed_s
+from suanwang.sched.state import ClusterState, JobView, RunningView
 from suanwang.sched.suanwang_policy import SHORT_QUEUE, SuanwangPolicy
 from suanwang.sim.bench import bench_case, bench_sim
 from suanwang.sim.engine import _Sim
@@ -51,13 +52,18 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_afte
     since = [math.nan] * n_jobs  # when each job last entered the queue
     queued = [0.0] * n_jobs  # its time queued so far (all attempts)
 
-    def stop(jid: int, t: float) -> None:
-        """Free a run's nodes and requeue it from its last checkpoint."""
+    def stop(jid: int, t: float, *, failed: bool) -> None:
+        """Free a run's nodes and requeue it: a failure from its last periodic checkpoint, a
+        preemption from its final checkpoint (one save before the stop, never less)."""
         r = running.pop(jid)
         for node, k in r["alloc"]:
             nodes[r["pool"]][node] += k
-        _, saved = checkpointed_s(r["job"], t - r["start"], r["over"])
         jv = r["job"]
+        worked = max(t - r["start"] - r["over"], 0.0)
+        tau = jv.checkpoint_interval_s
+        saved = math.floor(worked / tau) * tau
+        if not failed:
+            saved = max(saved, worked - workload.checkpoint_stall_s)
         since[jid] = t
         queue[jid] = JobView(**{**_fields(jv), "done_s": jv.done_s + saved * pools[
             r["pool"]].speed, "restarts": jv.restarts + 1})
@@ -72,13 +78,14 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_afte
                     nodes[r["pool"]][node] += k
                 end[jid] = t
             else:
-                stop(jid, t)
+                stop(jid, t, failed=True)
         while i < n_jobs and submit[i] <= t:
             queue[i] = JobView(job_id=i, user=users[i], tenant=tenants[i],
                                num_devices=int(workload.num_devices[i]), submit_s=submit[i],
                                priority=int(workload.priority[i]),
                                estimate_s=float(workload.estimate_s[i]),
-                               restart_cost_s=workload.restart_cost_s)
+                               restart_cost_s=workload.restart_cost_s,
+                               preempt_save_s=workload.checkpoint_stall_s)
             since[i] = submit[i]
             i += 1
         state = _state(pools, nodes, running)
@@ -86,7 +93,7 @@ def brute_force(workload, cluster, *, seed: int, patience_s: float, preempt_afte
         decisions = policy.decide(state, ordered, t)
         for d in decisions:
             if isinstance(d, Preempt):
-                stop(d.job_id, t)
+                stop(d.job_id, t, failed=False)
                 preemptions += 1
         for d in decisions:
             if isinstance(d, Preempt):

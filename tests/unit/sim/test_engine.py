@@ -13,7 +13,7 @@ import pytest
 from suanwang.sched.decisions import Preempt, Start
 from suanwang.sched.estimates import UserHistoryEstimator
 from suanwang.sched.registry import POLICIES, get_policy
-from suanwang.sched.state import ClusterState, JobView, RunningView, checkpointed_s
+from suanwang.sched.state import ClusterState, JobView, RunningView, preempted_s
 from suanwang.sim.cluster import homogeneous, load_cluster
 from suanwang.sim.engine import SimOptions, _Sim, simulate
 from suanwang.sim.failures import FailureModel
@@ -128,8 +128,8 @@ class LiveLoop:
                 rec = self.running.pop(d.job_id)
                 job = rec["job"]
                 jv = JobView(**job)
-                _, saved = checkpointed_s(jv, now_s - rec["start_s"],
-                                          state.overhead_s(jv, rec["pool"]))
+                _, saved = preempted_s(jv, now_s - rec["start_s"],
+                                       state.overhead_s(jv, rec["pool"]))
                 self.queued[d.job_id] = {**job, "done_s": job["done_s"] + saved,
                                          "restarts": job["restarts"] + 1}
         for d in decisions:
@@ -149,7 +149,8 @@ def _records(wl: Workload) -> list[dict]:
     return [{"job_id": i, "user": u, "tenant": g, "num_devices": int(n), "submit_s": float(t),
              "priority": int(p), "estimate_s": None,
              "checkpoint_interval_s": 0.0,
-             "restart_cost_s": wl.restart_cost_s, "done_s": 0.0, "restarts": 0}
+             "restart_cost_s": wl.restart_cost_s, "done_s": 0.0, "restarts": 0,
+             "preempt_save_s": wl.checkpoint_stall_s if wl.graceful_preemption else None}
             for i, (t, n, u, g, p) in enumerate(zip(wl.submit_s.tolist(),
                                                       wl.num_devices.tolist(), users, tenants,
                                                       prio, strict=True))]
@@ -218,19 +219,21 @@ def test_policy_does_not_mutate_its_inputs():
             assert (state.free, state.running, state.tenant_devices, queue) == before
 
 
-def test_checkpoint_resume_known_answer():
+@pytest.mark.parametrize("graceful", [True, False])
+def test_checkpoint_resume_known_answer(graceful):
     """An 8-device job (10,000 s, restart 120 s) is preempted at 5000 s by a 100-s priority-1
-    job. It checkpoints every tau s, the reliability model's failure-aware interval for 8
-    devices on this pool (Daly, stall 2 s); it keeps floor(5000 / tau) tau s, resumes at 5100 s,
-    pays 120 s and runs the rest."""
+    job; it resumes at 5100 s, pays 120 s and runs the rest. It checkpoints every tau s, the
+    reliability model's failure-aware interval for 8 devices on this pool (Daly, stall 2 s).
+    Graceful (the runtime's final checkpoint on the signal): it keeps 5000 - 2 s (the save).
+    Not graceful: it keeps floor(5000 / tau) tau s, as a failure would."""
     wl = Workload(name="k", submit_s=np.array([0.0, 5000.0]),
                   runtime_s=np.array([10_000.0, 100.0]), num_devices=np.array([8, 8]),
                   user=np.array([0, 1]), users=["a", "b"], priority=np.array([0, 1]),
-                  checkpoint_stall_s=2.0, restart_cost_s=120.0)
+                  checkpoint_stall_s=2.0, restart_cost_s=120.0, graceful_preemption=graceful)
     cluster = homogeneous(8)
     tau = FailureModel(cluster).checkpoint_interval_s(0, 8, 2.0)
     assert 600.0 < tau < 5000.0  # failure-aware, not a fixed constant
-    kept = math.floor(5000.0 / tau) * tau
+    kept = 4998.0 if graceful else math.floor(5000.0 / tau) * tau
     for name in ("priority", "suanwang"):
         sim = _Sim(wl, cluster, get_policy(name), SimOptions())
         sim.run()
