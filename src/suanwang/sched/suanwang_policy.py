@@ -105,7 +105,7 @@ class SuanwangPolicy:
     preempts: bool = True
     min_run_s: float = 600.0
     reorder_period_s: float = 300.0
-    preempt_after_s: float = 2 * DAY_S
+    preempt_after_s: float = 0.5 * DAY_S
     guard_batch: int = 4
     _memo: OrderedQueue = field(default_factory=OrderedQueue, compare=False, repr=False)
     _running: RunningIndex = field(default_factory=RunningIndex, compare=False, repr=False)

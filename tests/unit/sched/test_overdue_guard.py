@@ -19,7 +19,7 @@ from suanwang.sim.workload import Workload
 from tests.unit.sched.helpers import job, pool, run, state
 
 INF = float("inf")
-DUE = -(2 * DAY_S + 1)  # submitted just over the default preempt_after_s ago at now = 0
+DUE = -(0.5 * DAY_S + 1)  # submitted just over the default preempt_after_s ago at now = 0
 
 
 def _ckpt(job_id: int, n: int, **kw):

@@ -42,9 +42,11 @@ def test_large_job_starts_within_the_documented_bound():
 
 
 def test_without_the_anchor_it_starves_until_the_stream_ends():
-    # The same rule with the anchor disabled (patience = infinity): shortest-first alone keeps
-    # the large job waiting until the stream is over, which is why the anchor exists.
-    start, last_arrival = _first_start(SuanwangPolicy(patience_s=float("inf")))
+    # The same rule with the anchor and the overdue guard disabled (both bounds infinite):
+    # shortest-first alone keeps the large job waiting until the stream is over, which is why
+    # the anchor exists.
+    start, last_arrival = _first_start(SuanwangPolicy(patience_s=float("inf"),
+                                                      preempt_after_s=float("inf")))
     assert start > 0.9 * last_arrival
 
 
