@@ -174,7 +174,8 @@ def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | No
                  cluster_gpus: int | None, policy: str, json_: bool, plot: Path | None,
                  failures: bool, estimator: str, jobs: int, models: bool,
                  sched_interval: float, seed: int, node_aware: bool | None,
-                 load: float = 0.9, scale_to: int | None = None) -> None:
+                 load: float = 0.9, scale_to: int | None = None,
+                 graceful_preemption: bool = True) -> None:
     """The body of ``suanwang simulate`` (see :func:`register`)."""
     from suanwang.core.errors import ConfigError
     from suanwang.sched.registry import get_policy
@@ -194,6 +195,7 @@ def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | No
     workload = _workload(trace, trace_format, jobs, capacity, seed,
                          sorted({p.center for p in cluster.pools}), models,
                          max(p.devices for p in cluster.pools), load)
+    workload.graceful_preemption = graceful_preemption
     opts_for = _Options(quiet=json_, estimator=estimator, failures=failures, seed=seed,
                         timeline=plot is not None, sched_interval_s=sched_interval,
                         node_aware=node_aware)
@@ -206,7 +208,7 @@ def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | No
     if json_:
         print_json({"trace": workload.name, "cluster": cluster.name,
                     "devices": cluster.devices, "node_aware": node_aware,
-                    "estimator": estimator,
+                    "estimator": estimator, "graceful_preemption": graceful_preemption,
                     "policies": {r.policy: r.to_dict() for r in results}})
         return
     _print_table(results, workload, cluster, estimator, node_aware)
@@ -263,6 +265,10 @@ def _register_simulate(app: typer.Typer) -> None:
             help="Scale the cluster's accelerator pools to about N devices "
             "(node counts rounded; e.g. the Alibaba nodes file down to a contended size).")
         ] = None,
+        graceful_preemption: Annotated[bool, typer.Option(
+            "--graceful-preemption/--lossy-preemption", help="A preempted job commits a final "
+            "checkpoint on the signal and loses one save (suanwang's runtime), or loses its "
+            "work since its last periodic checkpoint, as on a failure.")] = True,
     ) -> None:
         """Replay a trace under each policy; one row per policy (JCT, wait to first start,
         queued time incl. resuming after preemption, utilization, ETTR, preemptions...)."""
@@ -270,7 +276,7 @@ def _register_simulate(app: typer.Typer) -> None:
                      cluster_gpus=cluster_gpus, policy=policy, json_=json_, plot=plot,
                      failures=failures, estimator=estimator, jobs=jobs, models=models,
                      sched_interval=sched_interval, seed=seed, node_aware=node_aware,
-                     load=load, scale_to=scale_to)
+                     load=load, scale_to=scale_to, graceful_preemption=graceful_preemption)
 
 
 def _register_bench(bench: typer.Typer) -> None:

@@ -2,8 +2,10 @@
 
 Jobs go by (priority desc, submission). A job that cannot start may preempt running jobs of
 LOWER priority on one pool. Victims are chosen to waste the least: the cost of stopping a job is
-the work it would lose since its last checkpoint plus its restart cost, times its devices
-(a job that just checkpointed is cheap to stop); jobs already restarted fewer times go first,
+the work it would lose (:func:`suanwang.sched.state.preempted_s`: one final checkpoint save for
+a job that checkpoints on the signal, else its work since its last periodic checkpoint, so such
+a job that just checkpointed is cheap to stop) plus its restart cost, times its devices; jobs
+already restarted fewer times go first,
 so the same job is not preempted again and again; victims not needed are dropped again. The
 pool needing the cheapest set of victims wins; a job that has run less than ``min_run_s`` is
 never a victim (no thrashing). A preempted job returns to the queue at its original submission

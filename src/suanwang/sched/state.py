@@ -282,8 +282,9 @@ def preempted_s(job: JobView, held_s: float, overhead_s: float) -> tuple[float, 
     policy's victim cost, so the two agree.
     """
     worked, saved = checkpointed_s(job, held_s, overhead_s)
-    if job.preempt_save_s is not None:
-        saved = max(saved, worked - job.preempt_save_s)
+    save = job.preempt_save_s
+    if save is not None and save == save:  # (NaN: as None)
+        saved = max(saved, worked - max(save, 0.0))
     return worked, saved
 
 

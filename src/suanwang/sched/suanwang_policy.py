@@ -29,15 +29,17 @@ own: it climbs the order by age).
    drain (the bound tested in ``tests/unit/sched/test_starvation.py``). This is the age factor
    of Slurm's multifactor priority saturating at ``PriorityMaxAge`` (default 7 days), made a
    hard reservation instead of a weight.
-4. **The overdue guard.** A never-started job carrying a planner prediction
-   (``JobView.estimate_s``) that has waited ``preempt_after_s`` is tried just before the pass
+4. **The overdue guard.** A never-started job whose length is predicted (a planner
+   prediction, ``JobView.estimate_s``, or any job while the history estimator's skill is at
+   least ``min_skill``) that has waited ``preempt_after_s`` is tried just before the pass
    reaches its class (after higher classes and the anchor, so they keep their reservation):
    it starts where it fits, else by checkpoint-aware preemption of never-interrupted running
    jobs of its own or a lower class (:func:`~suanwang.sched.priority.try_preempt` with
    ``same_class`` and ``fresh_only``; by nodes on node-aware states), else it takes the pass's
-   reservation if none is held; ``guard_batch`` such jobs per pass, oldest first. Only for
-   planner predictions: with history predictions it fired on mispredicted jobs and cost mean
-   JCT (measurements in docs/scheduling.md).
+   reservation if none is held; ``guard_batch`` such jobs per pass, oldest first. A victim
+   that checkpoints on the signal (``JobView.preempt_save_s``) loses one save and a restart.
+   Not for history predictions without skill (there the order is arrival order and the
+   guard's preemptions cost mean JCT; measurements in docs/scheduling.md).
 5. **Predictions gated by measured skill.** Below ``min_skill`` (the estimator's forecast skill,
    :attr:`UserHistoryEstimator.skill`), jobs without a planner prediction go in arrival order
    (plain EASY). Above it, the prediction is blended geometrically with the know-nothing
@@ -110,10 +112,14 @@ class SuanwangPolicy:
     _memo: OrderedQueue = field(default_factory=OrderedQueue, compare=False, repr=False)
     _running: RunningIndex = field(default_factory=RunningIndex, compare=False, repr=False)
 
+    def _skill(self, state: ClusterState) -> float:
+        """The estimator's measured forecast skill, clipped to [0, 1] (1 if it reports none)."""
+        return min(max(float(getattr(state.estimator, "skill", 1.0)), 0.0), 1.0)
+
     def _keyer(self, state: ClusterState, now_s: float):
         """(epoch, item function): the sort item of a job at this call's aging instant."""
         est = state.estimator
-        skill = min(max(float(getattr(est, "skill", 1.0)), 0.0), 1.0)
+        skill = self._skill(state)
         trusted = skill >= self.min_skill
         baseline = getattr(est, "baseline_s", None)
         base_s = baseline() if callable(baseline) and trusted else None
@@ -142,10 +148,12 @@ class SuanwangPolicy:
     def _anchor(self, job: JobView | None, now_s: float) -> JobView | None:
         return job if job is not None and now_s - job.submit_s >= self.patience_s else None
 
-    def _overdue(self, job: JobView, now_s: float) -> bool:
+    def _overdue(self, job: JobView, now_s: float, trusted: bool) -> bool:
         """Whether the overdue guard tries to start ``job`` now (rule 4 of the module
-        docstring): never started, a planner prediction, waited ``preempt_after_s``."""
-        return (job.restarts == 0 and job.estimate_s is not None
+        docstring): never started, predicted (a planner prediction, or any job when the
+        history predictions are ``trusted``: skill >= ``min_skill``), waited
+        ``preempt_after_s``."""
+        return (job.restarts == 0 and (trusted or job.estimate_s is not None)
                 and now_s - job.submit_s >= self.preempt_after_s)
 
     def _guarding(self, state: ClusterState) -> bool:
@@ -165,7 +173,9 @@ class SuanwangPolicy:
         rest = [it[-1] for it in keyed if it[-1] is not head]
         due: list[JobView] = []
         if self._guarding(state):
-            due = sorted((j for j in queue if j is not head and self._overdue(j, now_s)),
+            trusted = self._skill(state) >= self.min_skill
+            due = sorted((j for j in queue
+                          if j is not head and self._overdue(j, now_s, trusted)),
                          key=lambda j: (j.submit_s, j.job_id))[:self.guard_batch]
         return head, rest, due
 
@@ -217,7 +227,10 @@ class SuanwangPolicy:
         head = self._anchor(next(memo.by_submission(), None), now_s)
         due = []
         if self._guarding(state):
-            for job in memo.by_submission(planned=True):
+            # with trusted history predictions every never-started job is guarded, else only
+            # those carrying a planner prediction (a heap of their own)
+            trusted = self._skill(state) >= self.min_skill
+            for job in memo.by_submission(planned=not trusted):
                 if now_s - job.submit_s < self.preempt_after_s or len(due) >= self.guard_batch:
                     break
                 if job is not head:

@@ -181,8 +181,9 @@ class SimBackend:
         final_v = None  # a final checkpoint off the periodic grid
         if ended is not None and stopped is None and d["outcome"] == "SUCCEEDED":
             n_ckpt = max(n_ckpt, 1)  # the final state counts as saved
-        elif (ended is not None and stopped is not None and d["kind"] == "training"
-              and elapsed_v > (n_ckpt * c if c > 0 else 0.0)):
+        elif (ended is not None and stopped is not None and stopped < d["end"]
+              and d["kind"] == "training" and elapsed_v > (n_ckpt * c if c > 0 else 0.0)):
+            # preempted (the cancel came before the run's end or failure: PREEMPTED in poll)
             final_v = elapsed_v  # preempted: the runtime saves where it stopped
             n_ckpt += 1
         out: list[dict[str, Any]] = []

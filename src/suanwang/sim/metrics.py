@@ -10,8 +10,9 @@
   devices are in no class).
 * utilization = busy device-seconds / (devices x makespan); makespan = last end - first submit.
 * ETTR (effective training time ratio, failure_stats.md §3 item 5) = 1 - unproductive / busy
-  device-seconds, unproductive being work lost to preemptions and failures since the last
-  checkpoint, restart costs and WAN data staging.
+  device-seconds, unproductive being work lost to failures since the last checkpoint and to
+  preemptions (one final checkpoint save each when graceful, else as failures), restart costs
+  and WAN data staging.
 * cost = device-hours x pool price (federation currency); energy = device-seconds x watts per
   device x PUE, in kWh.
 """

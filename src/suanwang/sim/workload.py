@@ -57,6 +57,9 @@ class Workload:
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.graceful_preemption, bool):
+            raise ConfigError(f"must be true or false (got {self.graceful_preemption!r})",
+                              field="graceful_preemption")
         n = len(self.submit_s)
         for col in ("runtime_s", "num_devices", "user"):
             if len(getattr(self, col)) != n:

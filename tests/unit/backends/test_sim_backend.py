@@ -68,6 +68,21 @@ def test_a_preempted_training_attempt_saves_where_it_stopped(kind):
     assert ev[-1]["event"] == "end" and ev[-1]["t"] == 25.0
 
 
+def test_a_cancel_after_a_failure_adds_no_checkpoint():
+    """The cancel reaches an attempt that already failed (the controller cancels after its
+    poll in the same tick): it stays NODE_FAIL and keeps its periodic checkpoints only."""
+    now = [0.0]
+    b = SimBackend(load_federation().center("shanghai-ai"), speedup=60, clock=lambda: now[0])
+    h = b.submit(_spec("f", fail_after_s=25.0, progress=0.5))
+    now[0] = 27.0
+    b.cancel(h)
+    now[0] = 28.0
+    assert b.poll([h])["f"].state is AttemptState.NODE_FAIL
+    ev, _ = b.events(h, 0)
+    ck = [e["progress"] for e in ev if e["event"] == "ckpt_persisted"]
+    assert ck == pytest.approx([0.5 + 0.5 * 600 / 3600, 0.5 + 0.5 * 1200 / 3600])
+
+
 def test_failure_draw_is_a_function_of_the_key():
     fed = load_federation()
     ends = []

@@ -4,6 +4,8 @@ overdue guard and victim choice rely on)."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from suanwang.control.views import JobInfo, ViewCache
 from suanwang.sched.state import JobView
 
@@ -29,3 +31,24 @@ def test_third_attempt_running_counts_the_two_before():
 
 def test_unknown_job_has_no_view():
     assert ViewCache(fed=None).running_view(99) is None
+
+
+def _job(kind: str):
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    plan = {"pools": {"c/H100": {"checkpoint_interval_s": 1800.0}}, "estimate_s": 3600.0,
+            "devices": 8}
+    return SimpleNamespace(id=3, tenant_id=1, kind=kind, plan=plan, spec={}, priority=0,
+                           created_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_training_jobs_checkpoint_on_preemption_batch_jobs_do_not():
+    """A training job's view carries the runtime's final-checkpoint bound (it commits one on
+    SIGTERM within its grace), so a preemption costs it a save; a batch command does not."""
+    cache = ViewCache(fed=None)
+    cache._tenants = {1: "t"}
+    training = cache._make(_job("training"), None).view
+    batch = cache._make(_job("batch"), None).view
+    assert training.preempt_save_s == 60.0 and training.checkpoint_interval_s == 1800.0
+    assert batch.preempt_save_s is None

@@ -11,7 +11,7 @@ import numpy as np
 
 from suanwang.sched.decisions import Preempt, Start
 from suanwang.sched.ordered_queue import OrderedQueue
-from suanwang.sched.state import RunningView
+from suanwang.sched.state import FixedEstimator, RunningView
 from suanwang.sched.suanwang_policy import DAY_S, SuanwangPolicy
 from suanwang.sim.cluster import homogeneous
 from suanwang.sim.engine import SimOptions, _Sim
@@ -35,11 +35,19 @@ def test_overdue_planned_job_preempts_a_fresh_job_of_its_own_class():
         Preempt(1), Start(9, 0, 8)]
 
 
-def test_guard_waits_for_its_bound_and_needs_a_planner_prediction():
-    st = state([pool(16)], [run(_ckpt(1, 8), start=-7000.0), run(_ckpt(2, 8), start=-7000.0)])
+def test_guard_waits_for_its_bound_and_needs_a_prediction_with_skill():
+    running = [run(_ckpt(1, 8), start=-7000.0), run(_ckpt(2, 8), start=-7000.0)]
+    st = state([pool(16)], running)
     policy = SuanwangPolicy(patience_s=INF)
     assert policy.decide(st, [job(9, 8, submit=DUE + 10.0)], 0.0) == []  # not yet due
-    assert policy.decide(st, [job(9, 8, est=None, submit=DUE)], 0.0) == []  # history only
+    # a job without a planner prediction is guarded only while the history estimator's
+    # measured skill is at least min_skill (below it the order is arrival order, no guard)
+    unskilled = state([pool(16)], running, estimator=FixedEstimator(skill=0.1))
+    assert policy.decide(unskilled, [job(9, 8, est=None, submit=DUE)], 0.0) == []
+    assert policy.decide(unskilled, [job(9, 8, submit=DUE)], 0.0) == [
+        Preempt(1), Start(9, 0, 8)]  # a planner prediction is guarded regardless
+    assert policy.decide(st, [job(9, 8, est=None, submit=DUE)], 0.0) == [
+        Preempt(1), Start(9, 0, 8)]
     assert SuanwangPolicy(patience_s=INF, preempt_after_s=INF).decide(
         st, [job(9, 8, submit=DUE)], 0.0) == []  # guard off
     assert not SuanwangPolicy(preempt_after_s=INF).preempts_same_class

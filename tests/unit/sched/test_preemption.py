@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -61,6 +62,10 @@ def test_a_job_that_checkpoints_on_the_signal_loses_one_save_not_its_interval():
     st = state([pool(8)], [run(lossy, start=-1800.0), run(graceful, start=-1800.0)])
     assert preemption_cost_device_s(st, st.running[1], 0.0) == pytest.approx((1800 + 60) * 4)
     assert preemption_cost_device_s(st, st.running[2], 0.0) == pytest.approx((30 + 60) * 4)
+    # a negative save keeps at most what was computed; NaN counts as no final checkpoint
+    assert preempted_s(replace(graceful, preempt_save_s=-1e3), 1800.0, 0.0) == (1800.0, 1800.0)
+    assert preempted_s(replace(graceful, preempt_save_s=float("nan")), 1800.0, 0.0) == (
+        1800.0, 0.0)
 
 
 def _post_state(st: ClusterState, decisions, queue, now_s: float) -> ClusterState:

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from suanwang.core.errors import ConfigError
 from suanwang.sched.decisions import Preempt, Start
 from suanwang.sched.estimates import UserHistoryEstimator
 from suanwang.sched.registry import POLICIES, get_policy
@@ -325,3 +326,10 @@ def test_sched_interval_coalesces_calls_and_finishes_everything():
     assert len(coarse.calls) < r1.events
     times = [c[2] for c in coarse.calls]
     assert all(b - a >= 600.0 - 1e-6 for a, b in itertools.pairwise(times))  # float sums
+
+
+def test_graceful_preemption_must_be_a_bool():
+    with pytest.raises(ConfigError, match="graceful_preemption"):
+        Workload(name="k", submit_s=np.array([0.0]), runtime_s=np.array([1.0]),
+                 num_devices=np.array([1]), user=np.array([0]), users=["a"],
+                 graceful_preemption="no")
