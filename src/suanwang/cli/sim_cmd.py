@@ -39,6 +39,9 @@ def _base_cluster(federation: Path | None, cluster_gpus: int | None):
                           field="federation")
     if cluster_gpus is not None:
         return homogeneous(cluster_gpus)
+    if federation.is_dir():
+        raise ConfigError(f"'{federation}' is a folder; give a federation YAML, 'demo' or the "
+                          "Alibaba 2023 nodes CSV", field="federation")
     if federation.suffix.lower() == ".csv":
         from suanwang.sim.traces.alibaba2023 import load_alibaba_nodes
 
@@ -55,12 +58,17 @@ def _workload(trace: Path | None, fmt: str, jobs: int, devices: int, seed: int, 
     from suanwang.sim.traces.synthetic import synthetic_llm
 
     if fmt == "synthetic":
+        if trace is not None:
+            raise ConfigError("--trace-format synthetic generates its jobs; drop --trace, or "
+                              "give the trace's format", field="trace")
         return synthetic_llm(jobs, devices, seed=seed, centers=centers, with_models=models,
                              max_size=max_size, load=load)
     if trace is None:
         if fmt not in TRACE_FORMATS:  # the format's own error first: it is what is wrong
             return load_trace(Path(), fmt)
         raise ConfigError(f"--trace FILE is required for --trace-format {fmt}", field="trace")
+    if trace.is_dir():
+        raise ConfigError(f"'{trace}' is a folder; give the trace file", field="trace")
     return load_trace(trace, fmt)
 
 
@@ -162,6 +170,8 @@ def _plot_folder(plot: Path) -> None:
     after the run."""
     from suanwang.core.errors import ConfigError
 
+    if not str(plot).strip() or str(plot) == ".":
+        raise ConfigError("give a folder for the plots, e.g. --plot plots", field="plot")
     if plot.exists() and not plot.is_dir():
         raise ConfigError(f"'{plot}' is a file; give a folder for the plots", field="plot")
     try:
@@ -175,13 +185,16 @@ def simulate_run(*, trace: Path | None, trace_format: str, federation: Path | No
                  failures: bool, estimator: str, jobs: int, models: bool,
                  sched_interval: float, seed: int, node_aware: bool | None,
                  load: float = 0.9, scale_to: int | None = None,
-                 graceful_preemption: bool = True) -> None:
+                 preemption: str = "graceful") -> None:
     """The body of ``suanwang simulate`` (see :func:`register`)."""
     from suanwang.core.errors import ConfigError
     from suanwang.sched.registry import get_policy
 
     if estimator not in ("history", "oracle"):
         raise ConfigError("use history or oracle", field="estimator")
+    if preemption not in ("graceful", "lossy"):
+        raise ConfigError("use graceful or lossy", field="preemption")
+    graceful_preemption = preemption == "graceful"
     policies = [get_policy(n) for n in (p.strip() for p in policy.split(",")) if n]
     if not policies:
         raise ConfigError("give at least one policy, e.g. --policy backfill,suanwang",
@@ -265,10 +278,10 @@ def _register_simulate(app: typer.Typer) -> None:
             help="Scale the cluster's accelerator pools to about N devices "
             "(node counts rounded; e.g. the Alibaba nodes file down to a contended size).")
         ] = None,
-        graceful_preemption: Annotated[bool, typer.Option(
-            "--graceful-preemption/--lossy-preemption", help="A preempted job commits a final "
-            "checkpoint on the signal and loses one save (suanwang's runtime), or loses its "
-            "work since its last periodic checkpoint, as on a failure.")] = True,
+        preemption: Annotated[str, typer.Option(
+            "--preemption", help="graceful: a preempted job commits a final checkpoint on the "
+            "signal and loses one save (suanwang's runtime); lossy: it loses its work since "
+            "its last periodic checkpoint, as on a failure.")] = "graceful",
     ) -> None:
         """Replay a trace under each policy; one row per policy (JCT, wait to first start,
         queued time incl. resuming after preemption, utilization, ETTR, preemptions...)."""
@@ -276,7 +289,7 @@ def _register_simulate(app: typer.Typer) -> None:
                      cluster_gpus=cluster_gpus, policy=policy, json_=json_, plot=plot,
                      failures=failures, estimator=estimator, jobs=jobs, models=models,
                      sched_interval=sched_interval, seed=seed, node_aware=node_aware,
-                     load=load, scale_to=scale_to, graceful_preemption=graceful_preemption)
+                     load=load, scale_to=scale_to, preemption=preemption)
 
 
 def _register_bench(bench: typer.Typer) -> None:

@@ -88,8 +88,9 @@ class SuanwangPolicy:
     """Shortest predicted device-time first (skill-gated predictions, response-ratio aging
     and exponential age with half-life ``age_half_life_s``; 0 = off),
     a protected EASY reservation for the longest-waiting job once it waited ``patience_s``,
-    the overdue guard (``preempt_after_s`` seconds, ``guard_batch`` jobs per pass; inf or 0 =
-    off), checkpoint-aware preemption of lower priority classes (rule and sources: module
+    the overdue guard (``preempt_after_s`` seconds for jobs that checkpoint on a preemption
+    signal, ``lossy_preempt_after_s`` for planned jobs that do not; ``guard_batch`` jobs per
+    pass; ``preempt_after_s`` inf or ``guard_batch`` 0 = off), checkpoint-aware preemption of lower priority classes (rule and sources: module
     docstring). All times in seconds.
 
     ``reorder_period_s``: the aging term is evaluated at the start of the current period
@@ -108,6 +109,7 @@ class SuanwangPolicy:
     min_run_s: float = 600.0
     reorder_period_s: float = 300.0
     preempt_after_s: float = 0.5 * DAY_S
+    lossy_preempt_after_s: float = 2 * DAY_S
     guard_batch: int = 4
     _memo: OrderedQueue = field(default_factory=OrderedQueue, compare=False, repr=False)
     _running: RunningIndex = field(default_factory=RunningIndex, compare=False, repr=False)
@@ -150,11 +152,17 @@ class SuanwangPolicy:
 
     def _overdue(self, job: JobView, now_s: float, trusted: bool) -> bool:
         """Whether the overdue guard tries to start ``job`` now (rule 4 of the module
-        docstring): never started, predicted (a planner prediction, or any job when the
-        history predictions are ``trusted``: skill >= ``min_skill``), waited
-        ``preempt_after_s``."""
-        return (job.restarts == 0 and (trusted or job.estimate_s is not None)
-                and now_s - job.submit_s >= self.preempt_after_s)
+        docstring). Never started, and either: it checkpoints on a preemption signal
+        (``preempt_save_s`` set: preemption is cheap where it runs), is predicted (a planner
+        prediction, or a history one when they are ``trusted``: skill >= ``min_skill``) and
+        waited ``preempt_after_s``; or it has a planner prediction and waited
+        ``lossy_preempt_after_s``."""
+        if job.restarts:
+            return False
+        waited = now_s - job.submit_s
+        if job.preempt_save_s is not None and (trusted or job.estimate_s is not None):
+            return waited >= self.preempt_after_s
+        return job.estimate_s is not None and waited >= self.lossy_preempt_after_s
 
     def _guarding(self, state: ClusterState) -> bool:
         """The guard may act on this state (not on a node-aware one without ``node_devices``:
@@ -230,10 +238,11 @@ class SuanwangPolicy:
             # with trusted history predictions every never-started job is guarded, else only
             # those carrying a planner prediction (a heap of their own)
             trusted = self._skill(state) >= self.min_skill
+            first = min(self.preempt_after_s, self.lossy_preempt_after_s)
             for job in memo.by_submission(planned=not trusted):
-                if now_s - job.submit_s < self.preempt_after_s or len(due) >= self.guard_batch:
+                if now_s - job.submit_s < first or len(due) >= self.guard_batch:
                     break
-                if job is not head:
+                if job is not head and self._overdue(job, now_s, trusted):
                     due.append(job)
         guard = _OverdueGuard(self, bf, due, out)
         # Whole sizes may be skipped once the reservation is made, if the pass cannot gain

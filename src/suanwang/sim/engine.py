@@ -63,6 +63,9 @@ class OracleEstimator:
         return float(self._runtime_s[job.job_id])
 
 
+MAX_SCHED_INTERVAL_S = 365 * 86400.0  # longer than any trace: a policy call every year
+
+
 @dataclass(kw_only=True)
 class SimOptions:
     """``estimator``: "history" (per-user, online) or "oracle" (true run times, calibration).
@@ -85,9 +88,10 @@ class SimOptions:
     node_aware: bool = False
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.sched_interval_s) and self.sched_interval_s >= 0):
-            raise ConfigError(f"must be a finite number of seconds >= 0, 0 = after every "
-                              f"event (got {self.sched_interval_s})", field="sched_interval_s")
+        if not (0 <= self.sched_interval_s <= MAX_SCHED_INTERVAL_S):
+            raise ConfigError(f"must be seconds between 0 (after every event) and "
+                              f"{MAX_SCHED_INTERVAL_S:.0f} (a year) (got {self.sched_interval_s})",
+                              field="sched_interval_s")
         if self.seed < 0:
             raise ConfigError(f"must be >= 0 (got {self.seed})", field="seed")
 

@@ -169,6 +169,16 @@ SIM = ["simulate", "--trace-format", "synthetic", "--jobs", "10", "--cluster-gpu
     ([*SIM, "--policy", ","], "'policy'"),
     ([*SIM, "--plot", str(REPO / "README.md")], "'plot'"),
     (["simulate", "--trace-format", "bogus", "--cluster-gpus", "16"], "unknown trace format"),
+    # huge or tiny values that used to crash or give silently wrong numbers
+    ([*SIM, "--sched-interval", "1e308"], "sched_interval_s"),
+    (["bench", "sim", "--jobs", "200", "--gpus", "64", "--sched-interval", "1e308"],
+     "sched_interval_s"),
+    ([*SIM, "--load", "1e-300"], "'load'"),
+    ([*SIM, "--plot", ""], "'plot'"),
+    ([*SIM, "--preemption", "maybe"], "'preemption'"),
+    ([*SIM, "--trace", str(REPO / "README.md")], "'trace'"),  # synthetic takes no --trace
+    (["simulate", "--trace", "", "--cluster-gpus", "16"], "'trace'"),
+    (["simulate", "--trace-format", "synthetic", "--federation", ""], "'federation'"),
 ])
 def test_simulator_options_name_what_is_wrong(capfd, monkeypatch, args, field):
     """The simulator's options: the one line names the option at fault (the unknown trace

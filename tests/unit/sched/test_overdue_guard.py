@@ -16,7 +16,14 @@ from suanwang.sched.suanwang_policy import DAY_S, SuanwangPolicy
 from suanwang.sim.cluster import homogeneous
 from suanwang.sim.engine import SimOptions, _Sim
 from suanwang.sim.workload import Workload
-from tests.unit.sched.helpers import job, pool, run, state
+from tests.unit.sched.helpers import job as plain_job
+from tests.unit.sched.helpers import pool, run, state
+
+
+def job(*args, preempt_save_s: float | None = 30.0, **kw):
+    """A job that checkpoints on a preemption signal (suanwang's runtime), unless
+    ``preempt_save_s=None``: the guard's short bound applies to it."""
+    return plain_job(*args, preempt_save_s=preempt_save_s, **kw)
 
 INF = float("inf")
 DUE = -(0.5 * DAY_S + 1)  # submitted just over the default preempt_after_s ago at now = 0
@@ -51,6 +58,21 @@ def test_guard_waits_for_its_bound_and_needs_a_prediction_with_skill():
     assert SuanwangPolicy(patience_s=INF, preempt_after_s=INF).decide(
         st, [job(9, 8, submit=DUE)], 0.0) == []  # guard off
     assert not SuanwangPolicy(preempt_after_s=INF).preempts_same_class
+
+
+def test_jobs_that_do_not_checkpoint_on_the_signal_keep_the_longer_planned_bound():
+    # Where a preemption loses work since the last checkpoint, the guard acts only for planner
+    # predictions and only after lossy_preempt_after_s (2 days): the rule measured under that
+    # cost model (docs/scheduling.md, "why it was 2 days").
+    running = [run(_ckpt(1, 8, preempt_save_s=None), start=-7000.0),
+               run(_ckpt(2, 8, preempt_save_s=None), start=-7000.0)]
+    st = state([pool(16)], running)
+    policy = SuanwangPolicy(patience_s=INF)
+    assert policy.decide(st, [job(9, 8, submit=DUE, preempt_save_s=None)], 0.0) == []
+    late = -(2 * DAY_S + 1)
+    assert policy.decide(st, [job(9, 8, est=None, submit=late, preempt_save_s=None)], 0.0) == []
+    assert policy.decide(st, [job(9, 8, submit=late, preempt_save_s=None)], 0.0) == [
+        Preempt(1), Start(9, 0, 8)]
 
 
 def test_guard_never_takes_a_higher_class():

@@ -91,16 +91,16 @@ def test_simulate_pooled_flag():
 
 
 def test_simulate_lossy_preemption_loses_more_work():
-    """--lossy-preemption: preempted jobs lose their work since the last periodic checkpoint
+    """--preemption lossy: preempted jobs lose their work since the last periodic checkpoint
     instead of one final save, so the same suanwang run keeps less of its held time."""
     args = ["simulate", "--trace-format", "synthetic", "--jobs", "600", "--cluster-gpus", "64",
             "--load", "1.3", "--failures", "--no-models", "--policy", "suanwang", "--json"]
     runs = {}
-    for flag in ("--graceful-preemption", "--lossy-preemption"):
-        result = runner.invoke(app, [*args, flag])
+    for flag in ("graceful", "lossy"):
+        result = runner.invoke(app, [*args, "--preemption", flag])
         assert result.exit_code == 0, result.output
         runs[flag] = json.loads(result.stdout)
-    graceful, lossy = runs["--graceful-preemption"], runs["--lossy-preemption"]
+    graceful, lossy = runs["graceful"], runs["lossy"]
     assert graceful["graceful_preemption"] is True and lossy["graceful_preemption"] is False
     g, lo = graceful["policies"]["suanwang"], lossy["policies"]["suanwang"]
     assert g["preemptions"] > 0 and lo["preemptions"] > 0

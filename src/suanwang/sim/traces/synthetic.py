@@ -12,8 +12,6 @@ Each job carries a planner-like prediction ``estimate_s`` = true run time x log-
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from suanwang.core.errors import ConfigError
@@ -26,6 +24,8 @@ MODEL_BY_SIZE = {1: "gpt-1.7b", 2: "gpt-1.7b", 4: "gpt-3.6b", 8: "llama3-8b", 16
                  512: "llama3-70b", 1024: "llama3-405b"}
 _WEIGHTS = np.array([0.16, 0.08, 0.12, 0.24, 0.16, 0.10, 0.06, 0.04, 0.02, 0.01, 0.01])
 
+
+MIN_LOAD, MAX_LOAD = 0.001, 1000.0  # offered load; outside, arrivals span ~1e5 years or 0 s
 
 def synthetic_llm(jobs: int, devices: int, *, load: float = 0.9, seed: int = 0,
                   tenants: int = 16, users: int = 256, estimate_sigma: float = 0.3,
@@ -43,8 +43,9 @@ def synthetic_llm(jobs: int, devices: int, *, load: float = 0.9, seed: int = 0,
         raise ConfigError(f"must be >= 1 (got {jobs})", field="jobs")
     if devices < 1:
         raise ConfigError(f"must be >= 1 (got {devices})", field="devices")
-    if not (load > 0 and math.isfinite(load)):
-        raise ConfigError(f"must be a finite number > 0 (got {load})", field="load")
+    if not (MIN_LOAD <= load <= MAX_LOAD):
+        raise ConfigError(f"must be between {MIN_LOAD} and {MAX_LOAD} of the capacity "
+                          f"(got {load})", field="load")
     if seed < 0:
         raise ConfigError(f"must be >= 0 (got {seed})", field="seed")
     rng = np.random.default_rng(seed)
