@@ -356,7 +356,8 @@ def _register_bench(bench: typer.Typer) -> None:
             "with N > 1 a summary gives median ratios and how many seeds met every "
             "target. Trace cases run once.")] = 1,
     ) -> None:
-        """Every policy on workloads beyond the one suanwang was tuned on, judged against the
+        """Every policy on 14 workloads (Helios, Alibaba, synthetic; docs/scheduling.md says
+        which of them chose which suanwang parameter), judged against the
         scheduling targets (mean JCT <= 0.8x EASY and lowest of all, p99 and max wait <= EASY's;
         wait = submission to first start), with queued time (every wait, incl. resuming after a
         preemption), makespan, ETTR and preemptions beside them."""

@@ -31,7 +31,10 @@ own: it climbs the order by age).
    hard reservation instead of a weight.
 4. **The overdue guard.** A never-started job whose length is predicted (a planner
    prediction, ``JobView.estimate_s``, or any job while the history estimator's skill is at
-   least ``min_skill``) that has waited ``preempt_after_s`` is tried just before the pass
+   least ``min_skill``) that has waited ``preempt_after_s``, if it checkpoints on a
+   preemption signal (``JobView.preempt_save_s``; else: a planner prediction that has waited
+   ``lossy_preempt_after_s``, the rule measured where victims lose work), is tried just
+   before the pass
    reaches its class (after higher classes and the anchor, so they keep their reservation):
    it starts where it fits, else by checkpoint-aware preemption of never-interrupted running
    jobs of its own or a lower class (:func:`~suanwang.sched.priority.try_preempt` with
@@ -90,8 +93,8 @@ class SuanwangPolicy:
     a protected EASY reservation for the longest-waiting job once it waited ``patience_s``,
     the overdue guard (``preempt_after_s`` seconds for jobs that checkpoint on a preemption
     signal, ``lossy_preempt_after_s`` for planned jobs that do not; ``guard_batch`` jobs per
-    pass; ``preempt_after_s`` inf or ``guard_batch`` 0 = off), checkpoint-aware preemption of lower priority classes (rule and sources: module
-    docstring). All times in seconds.
+    pass; ``preempt_after_s`` inf or ``guard_batch`` 0 = off), checkpoint-aware preemption
+    of lower priority classes (rule and sources: module docstring). All times in seconds.
 
     ``reorder_period_s``: the aging term is evaluated at the start of the current period
     (``floor(now / period) x period``), as Slurm recomputes priorities every
