@@ -165,13 +165,24 @@ class _Options:
         return SimOptions(progress=progress, **self.kw)
 
 
+def _plot_path(plot: str | None) -> Path | None:
+    """``--plot`` as given: an empty value is refused (a Path would read it as the current
+    folder and scatter the plots there); '.' is the current folder."""
+    if plot is None:
+        return None
+    if not plot.strip():
+        from suanwang.core.errors import ConfigError
+
+        raise ConfigError("is empty; give a folder for the plots, e.g. --plot plots",
+                          field="plot")
+    return Path(plot)
+
+
 def _plot_folder(plot: Path) -> None:
     """Make the ``--plot`` folder before simulating, so a bad path fails in a second, not
     after the run."""
     from suanwang.core.errors import ConfigError
 
-    if not str(plot).strip() or str(plot) == ".":
-        raise ConfigError("give a folder for the plots, e.g. --plot plots", field="plot")
     if plot.exists() and not plot.is_dir():
         raise ConfigError(f"'{plot}' is a file; give a folder for the plots", field="plot")
     try:
@@ -249,7 +260,7 @@ def _register_simulate(app: typer.Typer) -> None:
         ] = "fifo,backfill,suanwang",
         json_: JsonOpt = False,
         csv_: CsvOpt = False,
-        plot: Annotated[Path | None, typer.Option(
+        plot: Annotated[str | None, typer.Option(
             "--plot", help="Write JCT CDF and utilization plots into this folder.")] = None,
         failures: Annotated[bool, typer.Option(
             "--failures/--no-failures", help="Draw failures from the reliability model.")
@@ -286,7 +297,8 @@ def _register_simulate(app: typer.Typer) -> None:
         """Replay a trace under each policy; one row per policy (JCT, wait to first start,
         queued time incl. resuming after preemption, utilization, ETTR, preemptions...)."""
         simulate_run(trace=trace, trace_format=trace_format, federation=federation,
-                     cluster_gpus=cluster_gpus, policy=policy, json_=json_, plot=plot,
+                     cluster_gpus=cluster_gpus, policy=policy, json_=json_,
+                     plot=_plot_path(plot),
                      failures=failures, estimator=estimator, jobs=jobs, models=models,
                      sched_interval=sched_interval, seed=seed, node_aware=node_aware,
                      load=load, scale_to=scale_to, preemption=preemption)

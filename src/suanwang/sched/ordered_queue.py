@@ -35,12 +35,25 @@ def _special(job: JobView) -> bool:
     return job.model is not None or job.accelerators is not None
 
 
+KINDS = ("all", "graceful", "graceful_planned", "lossy_planned")
+
+
+def _kinds(job: JobView) -> tuple[str, ...]:
+    """The heaps a never-interrupted job is in: all; checkpoints on a preemption signal
+    (``preempt_save_s`` set); that and a planner prediction; a planner prediction without
+    it (the overdue guard's candidate sets, :class:`~suanwang.sched.suanwang_policy.
+    SuanwangPolicy`)."""
+    planned = job.estimate_s is not None
+    if job.preempt_save_s is not None:
+        return ("all", "graceful", "graceful_planned") if planned else ("all", "graceful")
+    return ("all", "lossy_planned") if planned else ("all",)
+
+
 class OrderedQueue:
     """The memo (one per policy object). Not thread-safe; a policy called from several threads
     should hold one per thread."""
 
-    __slots__ = ("epoch", "groups", "live", "log_id", "log_pos", "oldest", "oldest_planned",
-                 "special", "stale")
+    __slots__ = ("epoch", "groups", "heaps", "live", "log_id", "log_pos", "special", "stale")
 
     def __init__(self) -> None:
         self.epoch: Any = None
@@ -48,8 +61,8 @@ class OrderedQueue:
         self.log_pos = 0
         self.live: dict[int, JobView] = {}
         self.groups: dict[int, list[Item]] = {}
-        self.oldest: list[tuple[float, int, int, JobView]] = []
-        self.oldest_planned: list[tuple[float, int, int, JobView]] = []  # ... with estimate_s
+        # never-interrupted jobs by submission, one heap per kind (see KINDS)
+        self.heaps: dict[str, list[tuple[float, int, int, JobView]]] = {k: [] for k in KINDS}
         self.special: dict[int, int] = {}  # per size: live jobs with a model or a constraint
         self.stale = 0
 
@@ -59,7 +72,7 @@ class OrderedQueue:
                 len(log) < self.log_pos or len(log) - self.log_pos > 2 * len(queue) + 64:
             self._rebuild(queue, log, epoch, item)
             return
-        live, groups, oldest = self.live, self.groups, self.oldest
+        live, groups, heaps = self.live, self.groups, self.heaps
         for pos in range(self.log_pos, len(log)):
             jid, job = log[pos]
             old = live.pop(jid, None)
@@ -74,9 +87,8 @@ class OrderedQueue:
                 insort(groups.setdefault(job.num_devices, []), item(job))
                 if not job.restarts:
                     entry = (job.submit_s, jid, id(job), job)
-                    heapq.heappush(oldest, entry)
-                    if job.estimate_s is not None:
-                        heapq.heappush(self.oldest_planned, entry)
+                    for kind in _kinds(job):
+                        heapq.heappush(heaps[kind], entry)
         self.log_pos = len(log)
         if self.stale > (len(live) >> 1) + 32:
             self._compact()
@@ -92,11 +104,13 @@ class OrderedQueue:
         for items in groups.values():
             items.sort()
         self.groups = groups
-        self.oldest = [(j.submit_s, j.job_id, id(j), j) for j in self.live.values()
-                       if not j.restarts]
-        heapq.heapify(self.oldest)
-        self.oldest_planned = [o for o in self.oldest if o[3].estimate_s is not None]
-        heapq.heapify(self.oldest_planned)
+        self.heaps = {k: [] for k in KINDS}
+        for j in self.live.values():
+            if not j.restarts:
+                for kind in _kinds(j):
+                    self.heaps[kind].append((j.submit_s, j.job_id, id(j), j))
+        for h in self.heaps.values():
+            heapq.heapify(h)
         self.stale = 0
         self.special = {}
         for j in self.live.values():
@@ -107,19 +121,18 @@ class OrderedQueue:
         live = self.live
         self.groups = {n: kept for n, items in self.groups.items()
                        if (kept := [it for it in items if live.get(it[-3]) is it[-1]])}
-        self.oldest = [o for o in self.oldest if live.get(o[1]) is o[3]]
-        heapq.heapify(self.oldest)
-        self.oldest_planned = [o for o in self.oldest_planned if live.get(o[1]) is o[3]]
-        heapq.heapify(self.oldest_planned)
+        for kind, h in self.heaps.items():
+            kept = [o for o in h if live.get(o[1]) is o[3]]
+            heapq.heapify(kept)
+            self.heaps[kind] = kept
         self.stale = 0
 
-    def by_submission(self, *, planned: bool = False) -> Iterator[JobView]:
-        """Live jobs never interrupted (``restarts == 0``: the anchor's candidates; with
-        ``planned``, only those carrying a planner prediction: the overdue guard's) in
-        submission order (ties: lowest id), lazily: a walk of the heap that costs O(log k)
-        per job taken, so a caller that stops early pays for what it read, not for the
-        queue."""
-        oldest, live = (self.oldest_planned if planned else self.oldest), self.live
+    def by_submission(self, kind: str = "all") -> Iterator[JobView]:
+        """Live jobs never interrupted (``restarts == 0``) of one kind (:data:`KINDS`: all of
+        them, the anchor's candidates; or a subset the overdue guard walks) in submission
+        order (ties: lowest id), lazily: a walk of the heap that costs O(log k) per job
+        taken, so a caller that stops early pays for what it read, not for the queue."""
+        oldest, live = self.heaps[kind], self.live
         frontier = [(oldest[0], 0)] if oldest else []
         size = len(oldest)
         while frontier:

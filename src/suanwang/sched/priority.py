@@ -82,16 +82,18 @@ def _node_victims(per_node: list[int] | None, cands: list[tuple[int, int, float,
 
 def choose_victims(state: ClusterState, job: JobView, free: list[int], now_s: float, *,
                    taken: set[int], min_run_s: float, same_class: bool = False,
-                   fresh_only: bool = False,
+                   fresh_only: bool = False, graceful_only: bool = False,
                    node_view: Callable[[int], list[int] | None] | None = None,
                    ) -> tuple[int, list[int]] | None:
     """The (pool, victim ids) freeing room for ``job`` at least cost, or None.
 
     Victims are preemptible running jobs of a lower class (``same_class``: of the job's own
     class or lower) that ran at least ``min_run_s`` (``fresh_only``: and were never interrupted
-    before, ``restarts == 0``). Per pool, candidates are taken greedily (lowest priority, fewest
-    restarts, cheapest first) until the gang fits; then victims that are not needed are dropped
-    again, costliest first, so no job is stopped without need. Only pools the placement rule
+    before, ``restarts == 0``; ``graceful_only``: and checkpoint on the preemption signal,
+    ``preempt_save_s`` set, so stopping them loses one save). Per pool, candidates are taken
+    greedily (lowest priority, fewest restarts, cheapest first) until the gang fits; then
+    victims that are not needed are dropped again, costliest first, so no job is stopped
+    without need. Only pools the placement rule
     could start ``job`` on are tried (speed > 0 and at least
     :func:`~suanwang.sched.placement.slowest_usable_speed`, as ``choose_pool``).
     ``node_view`` (node-aware states): a pool's free devices per node, or None where
@@ -105,7 +107,8 @@ def choose_victims(state: ClusterState, job: JobView, free: list[int], now_s: fl
     for jid, run in state.running.items():
         v = run.job
         if (jid in taken or not v.preemptible or v.priority >= top
-                or now_s - run.start_s < min_run_s or (fresh_only and v.restarts)):
+                or now_s - run.start_s < min_run_s or (fresh_only and v.restarts)
+                or (graceful_only and v.preempt_save_s is None)):
             continue
         by_pool.setdefault(run.pool, []).append(
             (v.priority, v.restarts, preemption_cost_device_s(state, run, now_s), jid,
@@ -154,9 +157,10 @@ def lowest_running_priority(state: ClusterState) -> int | None:
 
 def try_preempt(bf: BackfillPass, job: JobView, *, min_run_s: float,
                 out: list[Decision], same_class: bool = False, fresh_only: bool = False,
-                nodes: bool = False) -> bool:
+                graceful_only: bool = False, nodes: bool = False) -> bool:
     """Preempt lower-priority jobs to start ``job`` now, if some pool allows; True if started.
-    ``same_class`` and ``fresh_only`` widen/narrow the victims (:func:`choose_victims`).
+    ``same_class``, ``fresh_only`` and ``graceful_only`` widen/narrow the victims
+    (:func:`choose_victims`).
     ``nodes``: on a node-aware state, plan by nodes where the pass knows them exactly
     (:meth:`BackfillPass.node_view`: the state has ``node_devices`` and the pool has no start
     in this pass yet); without it, node-aware states are not handled.
@@ -174,7 +178,7 @@ def try_preempt(bf: BackfillPass, job: JobView, *, min_run_s: float,
         node_view = bf.node_view
     plan = choose_victims(bf.state, job, bf.free, bf.now_s, taken=bf.taken,
                           min_run_s=min_run_s, same_class=same_class, fresh_only=fresh_only,
-                          node_view=node_view)
+                          graceful_only=graceful_only, node_view=node_view)
     if plan is None:
         return False
     pool, victims = plan

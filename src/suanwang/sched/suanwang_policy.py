@@ -56,6 +56,7 @@ Parameters and why they have these values: docs/scheduling.md ("the suanwang rul
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -203,9 +204,12 @@ class SuanwangPolicy:
         jobs of its own or a lower class that were never interrupted; else, if the pass has
         no reservation yet, reserve for it. True if started or reserved (the pass then skips
         it)."""
+        # before the lossy bound, only victims that checkpoint on the signal (a save lost):
+        # the short bound was measured for that cost, not for losing an interval of work
+        cheap = bf.now_s - job.submit_s < self.lossy_preempt_after_s
         if bf.consider(job, reserve=False) or try_preempt(
                 bf, job, min_run_s=self.min_run_s, out=out, same_class=True,
-                fresh_only=True, nodes=True):
+                fresh_only=True, graceful_only=cheap, nodes=True):
             return True
         if not bf.reservations:
             bf.reserve(job)
@@ -238,14 +242,24 @@ class SuanwangPolicy:
         head = self._anchor(next(memo.by_submission(), None), now_s)
         due = []
         if self._guarding(state):
-            # with trusted history predictions every never-started job is guarded, else only
-            # those carrying a planner prediction (a heap of their own)
+            # The two candidate sets of _overdue, each a heap in submission order cut at its
+            # own bound, merged: jobs that checkpoint on the signal (all of them with trusted
+            # history predictions, else the planned ones) after preempt_after_s, planned jobs
+            # that do not after lossy_preempt_after_s. Reads O(guard_batch) jobs per call.
             trusted = self._skill(state) >= self.min_skill
-            first = min(self.preempt_after_s, self.lossy_preempt_after_s)
-            for job in memo.by_submission(planned=not trusted):
-                if now_s - job.submit_s < first or len(due) >= self.guard_batch:
+
+            def due_by(kind: str, bound: float) -> Iterator[tuple[float, int, JobView]]:
+                for job in memo.by_submission(kind):
+                    if now_s - job.submit_s < bound:
+                        return
+                    yield job.submit_s, job.job_id, job
+
+            for _, _, job in heapq.merge(
+                    due_by("graceful" if trusted else "graceful_planned", self.preempt_after_s),
+                    due_by("lossy_planned", self.lossy_preempt_after_s)):
+                if len(due) >= self.guard_batch:
                     break
-                if job is not head and self._overdue(job, now_s, trusted):
+                if job is not head:
                     due.append(job)
         guard = _OverdueGuard(self, bf, due, out)
         # Whole sizes may be skipped once the reservation is made, if the pass cannot gain
