@@ -4,8 +4,9 @@
   the tail: p99 and max wait, and the number of jobs that waited longer than 7 days. Queued
   time = all the time a job spent in the queue, before its first start and after each
   preemption or failure until it resumed (p99 and max): the wait a preempted job also pays.
-* bounded slowdown = JCT / max(run, 10 s) (Feitelson et al., JSSPP'97), run = the job's true
-  run time on a speed-1.0 device (the same denominator for every policy); mean and p99.
+* bounded slowdown = max(JCT / max(run, 10 s), 1) (Feitelson et al., JSSPP'97), run = the
+  job's true run time on a speed-1.0 device (the same denominator for every policy; a job that
+  ran on a faster pool and never waited counts 1, not less); mean and p99.
 * per-size-class mean JCT: gangs of 1, 2-8, 9-64 and > 64 devices (CPU-only jobs with 0
   devices are in no class).
 * utilization = busy device-seconds / (devices x makespan); makespan = last end - first submit.
@@ -157,7 +158,7 @@ def summarize(policy: str, log: JobLog, cluster, workload, *, wall_s: float, eve
 
     busy = log.busy_device_s
     run = np.maximum(np.asarray(workload.runtime_s, dtype=float)[done], SLOWDOWN_BOUND_S)
-    bsld = jct / run
+    bsld = np.maximum(jct / run, 1.0)  # a job on a pool faster than the reference is not < 1
     sizes = np.asarray(workload.num_devices)[done]
     classes = {}
     for label, lo, hi in SIZE_CLASSES:

@@ -77,8 +77,8 @@ def test_bounded_slowdown_and_size_classes_known_answer():
     wl = Workload(name="k", submit_s=np.array([0.0, 0.0]), runtime_s=np.array([5.0, 100.0]),
                   num_devices=np.array([1, 8]), user=np.array([0, 0]), users=["u"])
     r = simulate(wl, homogeneous(8), get_policy("fifo"))
-    # bounded slowdown: 5 / max(5, 10) = 0.5 and 105 / 100 = 1.05
-    assert r.mean_bounded_slowdown == (0.5 + 1.05) / 2
+    # bounded slowdown: max(5 / max(5, 10), 1) = 1 (not 0.5) and 105 / 100 = 1.05
+    assert r.mean_bounded_slowdown == (1.0 + 1.05) / 2
     assert r.size_class_mean_jct_s == {"1": 5.0, "2-8": 105.0, "9-64": None, ">64": None}
 
 
