@@ -268,11 +268,13 @@ def _register_simulate(app: typer.Typer) -> None:
         estimator: Annotated[str, typer.Option(
             "--estimator", help="history (online, default) | oracle (true run times: "
             "calibration against published perfect-knowledge numbers only)")] = "history",
-        jobs: Annotated[int, typer.Option(
-            "--jobs", min=1, max=MAX_JOBS, help="Jobs for --trace-format synthetic.")] = 10000,
-        models: Annotated[bool, typer.Option(
+        jobs: Annotated[int | None, typer.Option(
+            "--jobs", min=1, max=MAX_JOBS,
+            help="Jobs for --trace-format synthetic (default 10000).")] = None,
+        models: Annotated[bool | None, typer.Option(
             "--models/--no-models", help="Synthetic jobs name the model they train, so each "
-            "job's speed per accelerator comes from the planner's throughput model.")] = True,
+            "job's speed per accelerator comes from the planner's throughput model (default: "
+            "on).", show_default=False)] = None,
         sched_interval: Annotated[float, typer.Option(
             "--sched-interval", help="Seconds between policy calls (0 = after every event).")
         ] = 0.0,
@@ -281,9 +283,9 @@ def _register_simulate(app: typer.Typer) -> None:
             "--node-aware/--pooled", help="Place gangs on nodes (<= 1 node: within one node; "
             "larger: whole free nodes) or count devices per pool only. Default: node-aware "
             "with --cluster-gpus, pooled with --federation.", show_default=False)] = None,
-        load: Annotated[float, typer.Option(
+        load: Annotated[float | None, typer.Option(
             "--load", help="Offered load of --trace-format synthetic (1.0 = the cluster's "
-            "speed-weighted capacity, sum of devices x pool speed).")] = 0.9,
+            "speed-weighted capacity, sum of devices x pool speed; default 0.9).")] = None,
         scale_to: Annotated[int | None, typer.Option(
             "--scale-to", min=1, max=MAX_DEVICES,
             help="Scale the cluster's accelerator pools to about N devices "
@@ -296,6 +298,19 @@ def _register_simulate(app: typer.Typer) -> None:
     ) -> None:
         """Replay a trace under each policy; one row per policy (JCT, wait to first start,
         queued time incl. resuming after preemption, utilization, ETTR, preemptions...)."""
+        from suanwang.sim.traces import TRACE_FORMATS
+
+        if trace_format != "synthetic" and trace_format in TRACE_FORMATS:  # (else: its error)
+            given = [name for name, v in (("--jobs", jobs), ("--load", load),
+                                          ("--models/--no-models", models)) if v is not None]
+            if given:
+                from suanwang.core.errors import ConfigError
+
+                raise ConfigError(f"{given[0]} is for --trace-format synthetic only; a trace "
+                                  "brings its own jobs", field=given[0].lstrip("-").split("/")[0])
+        jobs = 10000 if jobs is None else jobs
+        load = 0.9 if load is None else load
+        models = True if models is None else models
         simulate_run(trace=trace, trace_format=trace_format, federation=federation,
                      cluster_gpus=cluster_gpus, policy=policy, json_=json_,
                      plot=_plot_path(plot),

@@ -179,6 +179,13 @@ SIM = ["simulate", "--trace-format", "synthetic", "--jobs", "10", "--cluster-gpu
     ([*SIM, "--trace", str(REPO / "README.md")], "'trace'"),  # synthetic takes no --trace
     (["simulate", "--trace", "", "--cluster-gpus", "16"], "'trace'"),
     (["simulate", "--trace-format", "synthetic", "--federation", ""], "'federation'"),
+    # synthetic-only options with a trace were silently ignored
+    (["simulate", "--trace", str(REPO / "README.md"), "--cluster-gpus", "16", "--jobs", "7"],
+     "'jobs'"),
+    (["simulate", "--trace", str(REPO / "README.md"), "--cluster-gpus", "16", "--load", "5"],
+     "'load'"),
+    (["simulate", "--trace", str(REPO / "README.md"), "--cluster-gpus", "16", "--no-models"],
+     "'models'"),
 ])
 def test_simulator_options_name_what_is_wrong(capfd, monkeypatch, args, field):
     """The simulator's options: the one line names the option at fault (the unknown trace
