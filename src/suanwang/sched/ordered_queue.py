@@ -38,7 +38,7 @@ def _special(job: JobView) -> bool:
 KINDS = ("all", "graceful", "graceful_planned", "lossy_planned")
 
 
-def _kinds(job: JobView) -> tuple[str, ...]:
+def kinds_of(job: JobView) -> tuple[str, ...]:
     """The heaps a never-interrupted job is in: all; checkpoints on a preemption signal
     (``preempt_save_s`` set); that and a planner prediction; a planner prediction without
     it (the overdue guard's candidate sets, :class:`~suanwang.sched.suanwang_policy.
@@ -87,7 +87,7 @@ class OrderedQueue:
                 insort(groups.setdefault(job.num_devices, []), item(job))
                 if not job.restarts:
                     entry = (job.submit_s, jid, id(job), job)
-                    for kind in _kinds(job):
+                    for kind in kinds_of(job):
                         heapq.heappush(heaps[kind], entry)
         self.log_pos = len(log)
         if self.stale > (len(live) >> 1) + 32:
@@ -107,7 +107,7 @@ class OrderedQueue:
         self.heaps = {k: [] for k in KINDS}
         for j in self.live.values():
             if not j.restarts:
-                for kind in _kinds(j):
+                for kind in kinds_of(j):
                     self.heaps[kind].append((j.submit_s, j.job_id, id(j), j))
         for h in self.heaps.values():
             heapq.heapify(h)

@@ -64,7 +64,7 @@ from itertools import chain
 
 from suanwang.sched.backfill import BackfillPass
 from suanwang.sched.decisions import Decision
-from suanwang.sched.ordered_queue import OrderedQueue
+from suanwang.sched.ordered_queue import OrderedQueue, kinds_of
 from suanwang.sched.placement import MAX_SLOWDOWN
 from suanwang.sched.priority import backfill_in_order, try_preempt
 from suanwang.sched.running_index import RunningIndex
@@ -154,19 +154,21 @@ class SuanwangPolicy:
     def _anchor(self, job: JobView | None, now_s: float) -> JobView | None:
         return job if job is not None and now_s - job.submit_s >= self.patience_s else None
 
-    def _overdue(self, job: JobView, now_s: float, trusted: bool) -> bool:
-        """Whether the overdue guard tries to start ``job`` now (rule 4 of the module
-        docstring). Never started, and either: it checkpoints on a preemption signal
-        (``preempt_save_s`` set: preemption is cheap where it runs), is predicted (a planner
-        prediction, or a history one when they are ``trusted``: skill >= ``min_skill``) and
-        waited ``preempt_after_s``; or it has a planner prediction and waited
+    def _guard_sets(self, trusted: bool) -> tuple[tuple[str, float], ...]:
+        """The overdue guard's candidates (rule 4 of the module docstring) as (kind of
+        never-started job, :data:`~suanwang.sched.ordered_queue.KINDS`, wait bound): jobs that
+        checkpoint on a preemption signal (preemption is cheap where they run) and are
+        predicted (any, when history predictions are ``trusted``: skill >= ``min_skill``;
+        else planned) after ``preempt_after_s``; planned jobs that do not, after
         ``lossy_preempt_after_s``."""
-        if job.restarts:
-            return False
-        waited = now_s - job.submit_s
-        if job.preempt_save_s is not None and (trusted or job.estimate_s is not None):
-            return waited >= self.preempt_after_s
-        return job.estimate_s is not None and waited >= self.lossy_preempt_after_s
+        return (("graceful" if trusted else "graceful_planned", self.preempt_after_s),
+                ("lossy_planned", self.lossy_preempt_after_s))
+
+    def _overdue(self, job: JobView, now_s: float, trusted: bool) -> bool:
+        """Whether the overdue guard tries to start ``job`` now (:meth:`_guard_sets`)."""
+        kinds = kinds_of(job) if not job.restarts else ()
+        return any(kind in kinds and now_s - job.submit_s >= bound
+                   for kind, bound in self._guard_sets(trusted))
 
     def _guarding(self, state: ClusterState) -> bool:
         """The guard may act on this state (not on a node-aware one without ``node_devices``:
@@ -242,21 +244,17 @@ class SuanwangPolicy:
         head = self._anchor(next(memo.by_submission(), None), now_s)
         due = []
         if self._guarding(state):
-            # The two candidate sets of _overdue, each a heap in submission order cut at its
-            # own bound, merged: jobs that checkpoint on the signal (all of them with trusted
-            # history predictions, else the planned ones) after preempt_after_s, planned jobs
-            # that do not after lossy_preempt_after_s. Reads O(guard_batch) jobs per call.
-            trusted = self._skill(state) >= self.min_skill
-
+            # The guard's candidate sets, each a heap in submission order cut at its own
+            # bound, merged: reads O(guard_batch) jobs per call.
             def due_by(kind: str, bound: float) -> Iterator[tuple[float, int, JobView]]:
                 for job in memo.by_submission(kind):
                     if now_s - job.submit_s < bound:
                         return
                     yield job.submit_s, job.job_id, job
 
-            for _, _, job in heapq.merge(
-                    due_by("graceful" if trusted else "graceful_planned", self.preempt_after_s),
-                    due_by("lossy_planned", self.lossy_preempt_after_s)):
+            trusted = self._skill(state) >= self.min_skill
+            for _, _, job in heapq.merge(*(due_by(kind, bound)
+                                           for kind, bound in self._guard_sets(trusted))):
                 if len(due) >= self.guard_batch:
                     break
                 if job is not head:
